@@ -1,0 +1,1 @@
+"""What is deployed: one construct per concern, composed by `OrderTrackingStack`."""

@@ -1,0 +1,53 @@
+"""The stack's configuration, read from CDK context in one typed place.
+
+Every value can be overridden on the command line, e.g. `cdk deploy -c maxDelaySeconds=5`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from constructs import Construct
+
+# An EXPRESS execution may run at most 5 minutes; the longest seed order has 3 waits.
+EXPRESS_LIMIT_SECONDS = 300
+LONGEST_ORDER_WAITS = 3
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    stage: str
+    min_delay_seconds: int
+    max_delay_seconds: int
+    powertools_layer_version: int
+    throttle_rate_limit: int
+    throttle_burst_limit: int
+    retention_hours: int
+
+    @classmethod
+    def from_context(cls, scope: Construct) -> StackConfig:
+        ctx = scope.node.try_get_context
+        config = cls(
+            stage=str(ctx("stage") or "dev"),
+            min_delay_seconds=int(ctx("minDelaySeconds") if ctx("minDelaySeconds") is not None else 3),
+            max_delay_seconds=int(ctx("maxDelaySeconds") if ctx("maxDelaySeconds") is not None else 10),
+            powertools_layer_version=int(ctx("powertoolsLayerVersion") or 27),
+            throttle_rate_limit=int(ctx("throttleRateLimit") or 100),
+            throttle_burst_limit=int(ctx("throttleBurstLimit") or 200),
+            retention_hours=int(ctx("retentionHours") or 24),
+        )
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        if not 0 <= self.min_delay_seconds <= self.max_delay_seconds:
+            raise ValueError(
+                f"need 0 <= minDelaySeconds <= maxDelaySeconds, got {self.min_delay_seconds}, {self.max_delay_seconds}"
+            )
+        if self.max_delay_seconds * LONGEST_ORDER_WAITS >= EXPRESS_LIMIT_SECONDS:
+            raise ValueError(
+                f"maxDelaySeconds={self.max_delay_seconds} would let a tracking outlive the "
+                f"{EXPRESS_LIMIT_SECONDS} s limit of an EXPRESS execution"
+            )
+        if not self.stage.isalnum():
+            raise ValueError(f"stage must be alphanumeric, got {self.stage!r}")

@@ -1,0 +1,68 @@
+"""The one way this stack defines a Lambda: newest Python runtime, arm64, Powertools layer, own log group."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+# Powertools' public layer for this runtime and architecture; it brings aws-lambda-powertools
+# and pydantic, so the asset holds only our own code (boto3 is in the runtime).
+POWERTOOLS_LAYER = "AWSLambdaPowertoolsPythonV3-python314-arm64"
+SERVICE_NAME = "order-tracking"
+
+
+def lambdas_code() -> lambda_.Code:
+    return lambda_.Code.from_asset(
+        str(LAMBDAS_DIR), exclude=["**/__pycache__", "**/*.pyc", "**/.pytest_cache"]
+    )
+
+
+class HandlerFunctions(Construct):
+    """Creates the functions of one asset; `add` returns a function running `handlers.<name>.handler`."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, powertools_layer_version: int, log_retention: logs.RetentionDays) -> None:
+        super().__init__(scope, construct_id)
+        self._code = lambdas_code()
+        self._log_retention = log_retention
+        self._layer = lambda_.LayerVersion.from_layer_version_arn(
+            self,
+            "PowertoolsLayer",
+            f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:017000801446:layer:{POWERTOOLS_LAYER}:{powertools_layer_version}",
+        )
+
+    def add(self, construct_id: str, module: str, environment: dict[str, str], timeout_seconds: int = 10) -> lambda_.Function:
+        log_group = logs.LogGroup(
+            self,
+            f"{construct_id}Logs",
+            retention=self._log_retention,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        # An own role that may write to this function's log group only (no AWS managed policy).
+        role = iam.Role(self, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        log_group.grant_write(role)
+        return lambda_.Function(
+            self,
+            construct_id,
+            role=role,
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=f"handlers.{module}.handler",
+            code=self._code,
+            layers=[self._layer],
+            memory_size=256,
+            timeout=Duration.seconds(timeout_seconds),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            environment={
+                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+                **environment,
+            },
+        )

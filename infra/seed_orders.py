@@ -1,0 +1,52 @@
+"""Loads the demo orders into the orders table at deploy, with one SDK `PutItem` call per order.
+
+The calls live in the template as `Custom::AWS` resources, so local mode replays exactly these calls
+against its own DynamoDB. The data is `seed_orders.json`, not handler code.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aws_cdk import custom_resources as cr
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import Construct
+
+SEED_FILE = Path(__file__).with_name("seed_orders.json")
+
+
+def load_seed_orders() -> tuple[str, dict[str, list[dict[str, str]]]]:
+    data = json.loads(SEED_FILE.read_text())
+    return data["ownerCustomerId"], data["orders"]
+
+
+def order_item(order_id: str, customer_id: str, events: list[dict[str, str]]) -> dict:
+    """An order as a DynamoDB item in the low-level (typed) JSON that PutItem takes."""
+    return {
+        "orderId": {"S": order_id},
+        "customerId": {"S": customer_id},
+        "events": {"L": [{"M": {k: {"S": v} for k, v in event.items()}} for event in events]},
+    }
+
+
+class SeedOrders(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, table: dynamodb.ITable) -> None:
+        super().__init__(scope, construct_id)
+        owner, orders = load_seed_orders()
+        policy = cr.AwsCustomResourcePolicy.from_sdk_calls(resources=[table.table_arn])
+        for order_id, events in orders.items():
+            call = cr.AwsSdkCall(
+                service="DynamoDB",
+                action="putItem",
+                parameters={"TableName": table.table_name, "Item": order_item(order_id, owner, events)},
+                physical_resource_id=cr.PhysicalResourceId.of(f"seed-order-{order_id}"),
+            )
+            cr.AwsCustomResource(
+                self,
+                order_id,
+                on_create=call,
+                on_update=call,
+                policy=policy,
+                install_latest_aws_sdk=False,
+            )

@@ -1,0 +1,101 @@
+"""The order-tracking stack, top to bottom as the architecture reads."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.compliance import acknowledge, acknowledge_stack_findings
+from infra.config import StackConfig
+from infra.handler_function import HandlerFunctions
+from infra.realtime_api import RealtimeApi
+from infra.seed_orders import SeedOrders
+from infra.tables import Tables
+from infra.tracking_workflow import TrackingWorkflow
+
+
+class OrderTrackingStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig, **kwargs) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+
+        tables = Tables(self, "Tables")
+        SeedOrders(self, "SeedOrders", table=tables.orders)
+
+        api = RealtimeApi(
+            self,
+            "Realtime",
+            stage_name=config.stage,
+            throttle_rate_limit=config.throttle_rate_limit,
+            throttle_burst_limit=config.throttle_burst_limit,
+        )
+
+        functions = HandlerFunctions(
+            self,
+            "Handlers",
+            powertools_layer_version=config.powertools_layer_version,
+            log_retention=logs.RetentionDays.ONE_MONTH,
+        )
+        common_env = {
+            "CONNECTIONS_TABLE": tables.connections.table_name,
+            "TRACKINGS_TABLE": tables.trackings.table_name,
+            "RETENTION_HOURS": str(config.retention_hours),
+        }
+        management_env = {"CONNECTIONS_ENDPOINT": api.connections_endpoint}
+
+        emit = functions.add("EmitFunction", "emit", {**common_env, **management_env})
+        workflow = TrackingWorkflow(self, "Workflow", emit_function=emit, log_retention=logs.RetentionDays.ONE_MONTH)
+
+        connect = functions.add("ConnectFunction", "connect", common_env)
+        disconnect = functions.add("DisconnectFunction", "disconnect", common_env)
+        track_order = functions.add(
+            "TrackOrderFunction",
+            "track_order",
+            {
+                **common_env,
+                **management_env,
+                "ORDERS_TABLE": tables.orders.table_name,
+                "STATE_MACHINE_ARN": workflow.state_machine.state_machine_arn,
+                "MIN_DELAY_SECONDS": str(config.min_delay_seconds),
+                "MAX_DELAY_SECONDS": str(config.max_delay_seconds),
+            },
+        )
+        ping = functions.add("PingFunction", "ping", {})
+        default = functions.add("DefaultFunction", "default", {})
+
+        # Least privilege: each function gets the calls it makes, on the tables it touches.
+        tables.connections.grant(connect, "dynamodb:PutItem")
+        tables.connections.grant(disconnect, "dynamodb:DeleteItem")
+        tables.trackings.grant(disconnect, "dynamodb:UpdateItem")
+        tables.connections.grant(track_order, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        tables.trackings.grant(track_order, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+        tables.orders.grant(track_order, "dynamodb:GetItem")
+        tables.trackings.grant(emit, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        workflow.state_machine.grant_start_execution(track_order)
+        api.stage.grant_management_api_access(emit)
+        api.stage.grant_management_api_access(track_order)
+
+        api_id = self.get_logical_id(api.api.node.default_child)
+        acknowledge(
+            self,
+            f"IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<{api_id}>/{config.stage}/*/@connections/*]",
+            "Connection ids are created at run time; the grant is limited to this API, this stage and the @connections path.",
+        )
+        emit_id = self.get_logical_id(emit.node.default_child)
+        acknowledge(
+            workflow,
+            f"IAM5[Resource::<{emit_id}.Arn>:*]",
+            "CDK's LambdaInvoke grants the emit function and its versions (FunctionName:*); no other function.",
+        )
+        acknowledge_stack_findings(self)
+
+        api.add_route("$connect", connect)
+        api.add_route("$disconnect", disconnect)
+        api.add_route("track_order", track_order, return_response=True)
+        api.add_route("ping", ping, return_response=True)
+        api.add_route("$default", default, return_response=True)
+
+        CfnOutput(self, "WebSocketUrl", value=api.stage.url, description="wss:// endpoint for the client")
+        CfnOutput(self, "ConnectionsEndpoint", value=api.connections_endpoint)
+        CfnOutput(self, "StateMachineArn", value=workflow.state_machine.state_machine_arn)
+        CfnOutput(self, "OrdersTableName", value=tables.orders.table_name)

@@ -1,0 +1,35 @@
+"""DynamoDB: connections, trackings and orders, each on-demand with TTL and point-in-time recovery."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import Construct
+
+TTL_ATTRIBUTE = "expiresAt"
+
+
+class Tables(Construct):
+    """The three tables. Key names are part of the handlers' contract (lambdas/order_tracking/store.py)."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        # One item per open WebSocket connection: its customer and its current tracking.
+        self.connections = self._table("Connections", "connectionId")
+        # One item per tracking: its connection, its execution, next seq and the events emitted so far.
+        self.trackings = self._table("Trackings", "trackingId")
+        # One item per order: its owner and its event list (seeded at deploy by SeedOrders).
+        self.orders = self._table("Orders", "orderId", ttl=False)
+
+    def _table(self, construct_id: str, partition_key: str, ttl: bool = True) -> dynamodb.Table:
+        return dynamodb.Table(
+            self,
+            construct_id,
+            partition_key=dynamodb.Attribute(name=partition_key, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute=TTL_ATTRIBUTE if ttl else None,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=RemovalPolicy.DESTROY,
+        )

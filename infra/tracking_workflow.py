@@ -1,0 +1,123 @@
+"""The Step Functions state machine: one EXPRESS execution per tracking.
+
+Execution input (built by the track_order handler):
+    {"trackingId", "events": [{"seq", "type", "label", "status"}, ...], "minDelay", "maxDelay"}
+
+    Prepare      ─ maxDelayExclusive = maxDelay + 1   (AWS's States.MathRandom excludes its end bound)
+    EachEvent    ─ Map, one item at a time, in order:
+        FirstEvent?  seq == 1 ─▶ Emit                 (the first event goes out at once)
+        DrawDelay    delaySeconds = States.MathRandom(minDelay, maxDelayExclusive)
+        WaitDelay    Wait SecondsPath $.delaySeconds
+        Emit         Lambda: fenced, idempotent append + post to the tracking's connection
+        Superseded?  outcome == "superseded" ─▶ Fail Tracking.Superseded (ends the Map)
+    Superseded   ─ Succeed: a newer tracking owns the connection; nothing more to emit.
+
+Why EXPRESS, not STANDARD: a tracking lasts well under the 5-minute EXPRESS limit (the config refuses
+delays that could exceed it); EXPRESS bills duration (about $0.02 per thousand trackings here) where
+STANDARD bills each of the ~20 state transitions ($0.50 per thousand). We give up StopExecution
+(refused on EXPRESS) and exactly-once steps (EXPRESS async is at-least-once). Neither is needed: a
+superseded execution is fenced by the emit step's conditional write and ends at its next emit, and
+the same write makes a repeated emit store and send its event once.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+SUPERSEDED_ERROR = "Tracking.Superseded"
+# Raised by the emit handler for throttling and 5xx from DynamoDB or the management API.
+TRANSIENT_ERROR = "TransientFault"
+
+
+class TrackingWorkflow(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, emit_function: lambda_.IFunction, log_retention: logs.RetentionDays) -> None:
+        super().__init__(scope, construct_id)
+
+        prepare = sfn.Pass(
+            self,
+            "Prepare",
+            parameters={
+                "trackingId.$": "$.trackingId",
+                "events.$": "$.events",
+                "minDelay.$": "$.minDelay",
+                "maxDelayExclusive.$": "States.MathAdd($.maxDelay, 1)",
+            },
+        )
+
+        emit = tasks.LambdaInvoke(
+            self,
+            "Emit",
+            lambda_function=emit_function,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "trackingId.$": "$.trackingId",
+                    "executionName.$": "$$.Execution.Name",
+                    "event.$": "$.event",
+                }
+            ),
+            result_selector={"outcome.$": "$.Payload.outcome"},
+            result_path="$.emit",
+            retry_on_service_exceptions=True,
+        )
+        emit.add_retry(
+            errors=[TRANSIENT_ERROR, "Lambda.TooManyRequestsException"],
+            interval=Duration.seconds(1),
+            backoff_rate=2,
+            max_attempts=5,
+            max_delay=Duration.seconds(8),
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+
+        draw_delay = sfn.Pass(
+            self,
+            "DrawDelay",
+            parameters={"seconds.$": "States.MathRandom($.minDelay, $.maxDelayExclusive)"},
+            result_path="$.delay",
+        )
+        wait = sfn.Wait(self, "WaitDelay", time=sfn.WaitTime.seconds_path("$.delay.seconds"))
+        superseded_in_map = sfn.Fail(self, "StopSuperseded", error=SUPERSEDED_ERROR, cause="a newer tracking owns the connection")
+        emitted = sfn.Succeed(self, "Emitted")
+
+        after_emit = (
+            sfn.Choice(self, "Superseded?")
+            .when(sfn.Condition.string_equals("$.emit.outcome", "superseded"), superseded_in_map)
+            .otherwise(emitted)
+        )
+        emit.next(after_emit)
+        iteration = (
+            sfn.Choice(self, "FirstEvent?")
+            .when(sfn.Condition.number_equals("$.event.seq", 1), emit)
+            .otherwise(draw_delay.next(wait).next(emit))
+        )
+
+        each_event = sfn.Map(
+            self,
+            "EachEvent",
+            items_path="$.events",
+            max_concurrency=1,
+            item_selector={
+                "trackingId.$": "$.trackingId",
+                "minDelay.$": "$.minDelay",
+                "maxDelayExclusive.$": "$.maxDelayExclusive",
+                "event.$": "$$.Map.Item.Value",
+            },
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        each_event.item_processor(iteration)
+        each_event.add_catch(sfn.Succeed(self, "Superseded"), errors=[SUPERSEDED_ERROR])
+
+        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            definition_body=sfn.DefinitionBody.from_chainable(prepare.next(each_event).next(sfn.Succeed(self, "Done"))),
+            state_machine_type=sfn.StateMachineType.EXPRESS,
+            timeout=Duration.minutes(5),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+        )
