@@ -1,7 +1,7 @@
 """The Step Functions state machine: one EXPRESS execution per tracking.
 
 Execution input (built by the track_order handler):
-    {"trackingId", "events": [{"seq", "type", "label", "status"}, ...], "minDelay", "maxDelay"}
+    {"trackingId", "orderId", "events": [{"seq", "orderId", "type", "label", "status"}, ...], "minDelay", "maxDelay"}
 
     Prepare      ─ maxDelayExclusive = maxDelay + 1   (AWS's States.MathRandom excludes its end bound)
     EachEvent    ─ Map, one item at a time, in order:

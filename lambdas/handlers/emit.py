@@ -1,0 +1,46 @@
+"""emit (a state machine task, not a route): store one event, fenced and idempotent, then post it.
+
+Payload: {"trackingId", "executionName", "event": {"seq", "orderId", "type", "label", "status"}}.
+Returns {"outcome": sent|stored|detached|duplicate|superseded}. Throttling and 5xx that outlast
+botocore's retries surface as TransientFault, which the state machine retries with backoff.
+"""
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from order_tracking import tracking
+from order_tracking.observability import logger
+
+RETRYABLE_CODES = {
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "LimitExceededException",
+}
+
+
+class TransientFault(Exception):
+    """A fault worth retrying; the state machine's Retry on the Emit state matches this name."""
+
+
+def _transient(error: Exception) -> bool:
+    if isinstance(error, BotoCoreError):
+        return True
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return code in RETRYABLE_CODES or status >= 500 or status == 429
+    return False
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event, context):
+    try:
+        outcome = tracking.emit(event["trackingId"], event["executionName"], event["event"])
+    except (BotoCoreError, ClientError) as error:
+        if _transient(error):
+            logger.warning("transient fault, the state machine retries", extra={"error": str(error)})
+            raise TransientFault(str(error)) from error
+        raise
+    return {"outcome": outcome}

@@ -1,0 +1,12 @@
+"""track_order: start (or resume) tracking an order; the events follow from the state machine."""
+
+from order_tracking import tracking
+from order_tracking.protocol import parse_track_order
+from order_tracking.routes import connection_id, customer_id, reply, websocket_route
+
+
+@websocket_route
+def handler(event):
+    request = parse_track_order(event.get("body"))
+    tracking.track(request, connection_id(event), customer_id(event))
+    return reply()

@@ -1,0 +1,42 @@
+"""boto3 clients, created once per process on first use (so tests and local mode set the env first).
+
+Retries are botocore's standard mode: throttling and 5xx are retried with exponential backoff
+before a handler ever sees them.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import boto3
+from botocore.config import Config
+
+from order_tracking.settings import Settings
+
+RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5)
+
+
+@cache
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+@cache
+def dynamodb():
+    return boto3.resource("dynamodb", config=RETRY_CONFIG)
+
+
+@cache
+def stepfunctions():
+    return boto3.client("stepfunctions", config=RETRY_CONFIG)
+
+
+@cache
+def management_api():
+    return boto3.client("apigatewaymanagementapi", endpoint_url=settings().connections_endpoint, config=RETRY_CONFIG)
+
+
+def reset() -> None:
+    """Forget every client and the settings (tests change the environment between cases)."""
+    for factory in (settings, dynamodb, stepfunctions, management_api):
+        factory.cache_clear()

@@ -1,0 +1,262 @@
+"""DynamoDB access for connections, trackings and orders: every read and conditional write in one place.
+
+Trackings table item:
+    trackingId, customerId, orderId, executionName (the execution that may emit), state ("live" |
+    "ended"), connectionId (absent while detached), nextSeq (seq the next emit must carry), sentSeq
+    (highest seq posted), events (every emitted frame, for replay), createdAt, expiresAt (TTL).
+Connections table item:
+    connectionId, customerId, connectedAt, trackingId (its current tracking), expiresAt (TTL).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import ClientError
+
+from order_tracking import aws_clients
+from order_tracking.clock import epoch_seconds, iso_millis, now
+
+LIVE = "live"
+ENDED = "ended"
+# API Gateway closes a connection after 2 hours; keep its record a little longer than that.
+CONNECTION_TTL = timedelta(hours=3)
+_DESERIALIZE = TypeDeserializer()
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB's Decimals as ints, recursively."""
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _condition_failed(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+@dataclass
+class Tracking:
+    tracking_id: str
+    customer_id: str
+    order_id: str
+    execution_name: str
+    state: str
+    next_seq: int
+    sent_seq: int = 0
+    connection_id: str | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+    expires_at: int = 0
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Tracking:
+        item = _plain(item)
+        return cls(
+            tracking_id=item["trackingId"],
+            customer_id=item["customerId"],
+            order_id=item["orderId"],
+            execution_name=item["executionName"],
+            state=item["state"],
+            next_seq=item["nextSeq"],
+            sent_seq=item.get("sentSeq", 0),
+            connection_id=item.get("connectionId"),
+            events=item.get("events", []),
+            expires_at=item.get("expiresAt", 0),
+        )
+
+
+@dataclass
+class Order:
+    order_id: str
+    customer_id: str
+    events: list[dict[str, str]]
+
+
+class AppendRefused(Exception):
+    """The emit's conditional write did not take; `tracking` is the item as it stands (None if gone)."""
+
+    def __init__(self, tracking: Tracking | None) -> None:
+        super().__init__("append refused")
+        self.tracking = tracking
+
+
+class TrackingStore:
+    def __init__(self) -> None:
+        settings = aws_clients.settings()
+        db = aws_clients.dynamodb()
+        self.connections = db.Table(settings.connections_table)
+        self.trackings = db.Table(settings.trackings_table)
+        self.orders = db.Table(settings.orders_table) if settings.orders_table else None
+        self.retention = timedelta(hours=settings.retention_hours)
+
+    # -- connections ---------------------------------------------------------------------------
+
+    def put_connection(self, connection_id: str, customer_id: str) -> None:
+        moment = now()
+        self.connections.put_item(
+            Item={
+                "connectionId": connection_id,
+                "customerId": customer_id,
+                "connectedAt": iso_millis(moment),
+                "expiresAt": epoch_seconds(moment + CONNECTION_TTL),
+            }
+        )
+
+    def delete_connection(self, connection_id: str) -> str | None:
+        """Delete the connection; returns the tracking it had, if any."""
+        old = self.connections.delete_item(Key={"connectionId": connection_id}, ReturnValues="ALL_OLD")
+        return old.get("Attributes", {}).get("trackingId")
+
+    def switch_connection_tracking(self, connection_id: str, tracking_id: str | None) -> str | None:
+        """Make `tracking_id` the connection's current tracking (None: no tracking); returns the previous one.
+
+        One atomic write, so two concurrent track_order calls each learn a distinct predecessor to fence.
+        Raises LookupError if the connection is gone.
+        """
+        if tracking_id is None:
+            update, values = "REMOVE trackingId", {}
+        else:
+            update, values = "SET trackingId = :t", {":t": tracking_id}
+        try:
+            result = self.connections.update_item(
+                Key={"connectionId": connection_id},
+                UpdateExpression=update,
+                ConditionExpression="attribute_exists(connectionId)",
+                ReturnValues="UPDATED_OLD",
+                **({"ExpressionAttributeValues": values} if values else {}),
+            )
+        except ClientError as error:
+            if _condition_failed(error):
+                raise LookupError(connection_id) from None
+            raise
+        return result.get("Attributes", {}).get("trackingId")
+
+    # -- orders --------------------------------------------------------------------------------
+
+    def get_order(self, order_id: str) -> Order | None:
+        item = self.orders.get_item(Key={"orderId": order_id}).get("Item")
+        if item is None:
+            return None
+        return Order(order_id=item["orderId"], customer_id=item["customerId"], events=_plain(item["events"]))
+
+    # -- trackings -----------------------------------------------------------------------------
+
+    def create_tracking(self, *, tracking_id: str, customer_id: str, order_id: str, connection_id: str) -> None:
+        moment = now()
+        self.trackings.put_item(
+            Item={
+                "trackingId": tracking_id,
+                "customerId": customer_id,
+                "orderId": order_id,
+                "executionName": tracking_id,
+                "state": LIVE,
+                "connectionId": connection_id,
+                "nextSeq": 1,
+                "sentSeq": 0,
+                "events": [],
+                "createdAt": iso_millis(moment),
+                "expiresAt": epoch_seconds(moment + self.retention),
+            },
+            ConditionExpression="attribute_not_exists(trackingId)",
+        )
+
+    def get_tracking(self, tracking_id: str) -> Tracking | None:
+        item = self.trackings.get_item(Key={"trackingId": tracking_id}, ConsistentRead=True).get("Item")
+        return Tracking.from_item(item) if item else None
+
+    def end_tracking(self, tracking_id: str, connection_id: str) -> bool:
+        """Fence a tracking its connection has replaced: its execution emits nothing more.
+
+        Only if `connection_id` still holds it (a tracking resumed elsewhere is not ours to end).
+        """
+        try:
+            self.trackings.update_item(
+                Key={"trackingId": tracking_id},
+                UpdateExpression="SET #state = :ended REMOVE connectionId",
+                ConditionExpression="connectionId = :c",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={":ended": ENDED, ":c": connection_id},
+            )
+            return True
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+
+    def detach_tracking(self, tracking_id: str, connection_id: str) -> bool:
+        """The connection is gone: keep the tracking running and its events for resume."""
+        try:
+            self.trackings.update_item(
+                Key={"trackingId": tracking_id},
+                UpdateExpression="REMOVE connectionId",
+                ConditionExpression="connectionId = :c",
+                ExpressionAttributeValues={":c": connection_id},
+            )
+            return True
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+
+    def attach_tracking(self, tracking_id: str, connection_id: str, customer_id: str) -> Tracking | None:
+        """Re-point a customer's tracking to a new connection; returns it with every stored event."""
+        try:
+            result = self.trackings.update_item(
+                Key={"trackingId": tracking_id},
+                UpdateExpression="SET connectionId = :c",
+                ConditionExpression="customerId = :customer",
+                ExpressionAttributeValues={":c": connection_id, ":customer": customer_id},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if _condition_failed(error):
+                return None
+            raise
+        return Tracking.from_item(result["Attributes"])
+
+    def append_event(self, tracking_id: str, execution_name: str, frame: dict[str, Any]) -> Tracking:
+        """Store `frame` as the tracking's next event: the fence and the idempotency check in one write.
+
+        Takes only if `execution_name` still owns the live tracking and `frame["seq"]` is the next seq.
+        Returns the tracking as written (its current connection included); raises AppendRefused.
+        """
+        seq = frame["seq"]
+        try:
+            result = self.trackings.update_item(
+                Key={"trackingId": tracking_id},
+                UpdateExpression="SET events = list_append(events, :e), nextSeq = :next",
+                ConditionExpression="executionName = :x AND nextSeq = :seq AND #state = :live",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={":e": [frame], ":next": seq + 1, ":x": execution_name, ":seq": seq, ":live": LIVE},
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if not _condition_failed(error):
+                raise
+            # Error responses are not deserialized by the resource API: the item is still typed JSON.
+            typed = error.response.get("Item")
+            item = {k: _DESERIALIZE.deserialize(v) for k, v in typed.items()} if typed else None
+            raise AppendRefused(Tracking.from_item(item) if item else None) from None
+        return Tracking.from_item(result["Attributes"])
+
+    def mark_sent(self, tracking_id: str, seq: int) -> None:
+        """Record that event `seq` reached the connection, so a repeated emit does not post it again."""
+        try:
+            self.trackings.update_item(
+                Key={"trackingId": tracking_id},
+                UpdateExpression="SET sentSeq = :seq",
+                ConditionExpression="sentSeq < :seq",
+                ExpressionAttributeValues={":seq": seq},
+            )
+        except ClientError as error:
+            if not _condition_failed(error):
+                raise

@@ -1,0 +1,141 @@
+"""The tracking lifecycle: start, switch, resume, emit, detach. Handlers call these; these call the
+store, the gateway and Step Functions.
+
+Invariants:
+- A connection has at most one live tracking: starting one ends (fences) the previous one first.
+- An event is stored before it is sent, by exactly one conditional write that only the tracking's own
+  execution can make for the expected seq, so stale or repeated emits neither store nor send twice.
+- A tracking whose connection is gone keeps running and keeps its events for resume.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from order_tracking import aws_clients, gateway
+from order_tracking.clock import iso_millis, now
+from order_tracking.observability import logger
+from order_tracking.protocol import ErrorCode, ProtocolError, TrackOrder, order_event_frame
+from order_tracking.store import LIVE, AppendRefused, Tracking, TrackingStore
+
+
+class OutOfOrderEmit(Exception):
+    """An emit for a seq beyond the next one: a bug, never retried."""
+
+
+def _end_previous(store: TrackingStore, connection_id: str, previous: str | None, current: str | None) -> None:
+    if previous and previous != current:
+        ended = store.end_tracking(previous, connection_id)
+        logger.info("previous tracking ended", extra={"previous_tracking_id": previous, "fenced": ended})
+
+
+def track(request: TrackOrder, connection_id: str, customer_id: str) -> None:
+    """Answer track_order: resume the named tracking, or start a new one. Sends errors as ProtocolError."""
+    store = TrackingStore()
+    logger.append_keys(order_id=request.orderId, customer_id=customer_id)
+    if request.resume is not None and _resume(store, request, connection_id, customer_id):
+        return
+    order = store.get_order(request.orderId)
+    if order is None or order.customer_id != customer_id:
+        # Even an unknown order ends the previous tracking (protocol: timing and cancellation).
+        _end_previous(store, connection_id, store.switch_connection_tracking(connection_id, None), None)
+        raise ProtocolError(ErrorCode.ORDER_NOT_FOUND, "no such order", request.orderId)
+
+    tracking_id = uuid.uuid4().hex
+    logger.append_keys(tracking_id=tracking_id)
+    store.create_tracking(tracking_id=tracking_id, customer_id=customer_id, order_id=order.order_id, connection_id=connection_id)
+    _end_previous(store, connection_id, store.switch_connection_tracking(connection_id, tracking_id), tracking_id)
+
+    settings = aws_clients.settings()
+    execution_input = {
+        "trackingId": tracking_id,
+        "orderId": order.order_id,
+        "events": [{"seq": seq, "orderId": order.order_id, **event} for seq, event in enumerate(order.events, start=1)],
+        "minDelay": settings.min_delay_seconds,
+        "maxDelay": settings.max_delay_seconds,
+    }
+    try:
+        aws_clients.stepfunctions().start_execution(
+            stateMachineArn=settings.state_machine_arn, name=tracking_id, input=json.dumps(execution_input)
+        )
+    except Exception:
+        store.end_tracking(tracking_id, connection_id)
+        raise
+    logger.info("tracking started", extra={"events": len(order.events)})
+
+
+def _resume(store: TrackingStore, request: TrackOrder, connection_id: str, customer_id: str) -> bool:
+    """Re-attach an earlier tracking and replay what the client missed. False: start a new one instead."""
+    resume = request.resume
+    known = store.get_tracking(resume.trackingId)
+    if known is None or known.customer_id != customer_id or known.order_id != request.orderId:
+        logger.info("resume refused: unknown tracking", extra={"resume_tracking_id": resume.trackingId})
+        return False
+    if known.expires_at and known.expires_at < int(now().timestamp()):
+        logger.info("resume refused: expired tracking", extra={"resume_tracking_id": resume.trackingId})
+        return False
+    tracking = store.attach_tracking(resume.trackingId, connection_id, customer_id)
+    if tracking is None:
+        return False
+    logger.append_keys(tracking_id=tracking.tracking_id)
+    _end_previous(store, connection_id, store.switch_connection_tracking(connection_id, tracking.tracking_id), tracking.tracking_id)
+    missed = [frame for frame in tracking.events if frame["seq"] > resume.afterSeq]
+    for frame in missed:
+        if not gateway.post(connection_id, frame):
+            store.detach_tracking(tracking.tracking_id, connection_id)
+            break
+    logger.info("tracking resumed", extra={"replayed": len(missed), "after_seq": resume.afterSeq})
+    return True
+
+
+def emit(tracking_id: str, execution_name: str, event: dict[str, Any]) -> str:
+    """Store and send one event of a tracking; returns the outcome the state machine branches on.
+
+    sent        stored and posted to the tracking's connection
+    stored      stored; the tracking has no connection now (kept for resume)
+    detached    stored; the connection was gone (410), so the tracking was detached from it
+    duplicate   this seq was already stored and sent (a retried emit): nothing done
+    superseded  the tracking was ended or belongs to another execution: nothing stored or sent
+    """
+    store = TrackingStore()
+    seq = int(event["seq"])
+    logger.append_keys(tracking_id=tracking_id, seq=seq)
+    try:
+        frame = order_event_frame(tracking_id=tracking_id, order_id=event["orderId"], seq=seq, event=event, at=iso_millis(now()))
+        tracking = store.append_event(tracking_id, execution_name, frame)
+    except AppendRefused as refused:
+        current = refused.tracking
+        if current is None or current.execution_name != execution_name or current.state != LIVE:
+            logger.info("emit fenced", extra={"state": current.state if current else None})
+            return "superseded"
+        if current.next_seq <= seq:
+            raise OutOfOrderEmit(f"seq {seq} emitted before seq {current.next_seq}") from None
+        if current.sent_seq >= seq:
+            logger.info("emit repeated: already sent")
+            return "duplicate"
+        tracking, frame = current, current.events[seq - 1]
+    return _send(store, tracking, frame)
+
+
+def _send(store: TrackingStore, tracking: Tracking, frame: dict[str, Any]) -> str:
+    if tracking.connection_id is None:
+        logger.info("event stored, no connection")
+        return "stored"
+    if not gateway.post(tracking.connection_id, frame):
+        store.detach_tracking(tracking.tracking_id, tracking.connection_id)
+        logger.info("connection gone, tracking detached")
+        return "detached"
+    store.mark_sent(tracking.tracking_id, frame["seq"])
+    logger.info("event sent", extra={"event_type": frame["type"]})
+    return "sent"
+
+
+def disconnect(connection_id: str) -> None:
+    store = TrackingStore()
+    tracking_id = store.delete_connection(connection_id)
+    if tracking_id:
+        store.detach_tracking(tracking_id, connection_id)
+    logger.info("disconnected", extra={"tracking_id": tracking_id})
+

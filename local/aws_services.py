@@ -1,0 +1,140 @@
+"""DynamoDB and Step Functions for local mode: moto's server app on a local port, with a Lambda
+Invoke endpoint in front of it that runs the project's handlers (moto's own Lambda needs Docker).
+
+Step Functions' `lambda:invoke` tasks reach that endpoint because moto's interpreter builds its
+clients against `http://localhost:$MOTO_PORT` in server mode.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from typing import Any, Callable
+from urllib.parse import unquote
+
+import boto3
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+
+from local import moto_patches
+from local.lambda_runtime import LambdaRuntime
+from local.template import REGION, SynthesizedStack
+
+INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
+
+
+class LambdaInvokeMiddleware:
+    """WSGI: answers `POST /2015-03-31/functions/{name}/invocations` with a local handler run and
+    passes every other request to moto. Function errors come back as the Lambda API reports them."""
+
+    def __init__(self, app: Callable, runtime_of: Callable[[], LambdaRuntime | None]) -> None:
+        self.app = app
+        self.runtime_of = runtime_of
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
+        match = INVOKE_PATH.match(environ.get("PATH_INFO", ""))
+        runtime = self.runtime_of()
+        if environ.get("REQUEST_METHOD") != "POST" or not match or runtime is None:
+            return self.app(environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        name = unquote(match.group("name"))
+        try:
+            runtime.spec(name)
+        except KeyError:
+            return _respond(start_response, "404 Not Found", {"Message": f"Function not found: {name}", "Type": "User"},
+                            {"x-amzn-ErrorType": "ResourceNotFoundException"})
+        invocation = runtime.invoke(name, json.loads(body) if body else {})
+        headers = {"X-Amz-Executed-Version": "$LATEST"}
+        if invocation.error is not None:
+            headers["X-Amz-Function-Error"] = "Unhandled"
+            return _respond(start_response, "200 OK", invocation.error, headers)
+        return _respond(start_response, "200 OK", invocation.payload, headers)
+
+
+def _respond(start_response: Callable, status: str, payload: Any, headers: dict[str, str]) -> list[bytes]:
+    body = json.dumps(payload).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *headers.items()])
+    return [body]
+
+
+class LocalAws:
+    """moto in server mode (in a thread of this process) plus the Lambda Invoke endpoint."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        moto_patches.apply()
+        self.runtime: LambdaRuntime | None = None
+        app = LambdaInvokeMiddleware(DomainDispatcherApplication(create_backend_app), lambda: self.runtime)
+        self._server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+        self.port = self._server.server_address[1]
+        self.endpoint = f"http://{host}:{self.port}"
+        # moto's Step Functions interpreter calls services at localhost:$MOTO_PORT.
+        os.environ["MOTO_PORT"] = str(self.port)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+
+    def start(self) -> LocalAws:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self.runtime:
+            self.runtime.close()
+        self._server.shutdown()
+        self._thread.join(timeout=5)
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """What a process needs to reach these services with boto3."""
+        return {
+            **FAKE_CREDENTIALS,
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_ENDPOINT_URL_DYNAMODB": self.endpoint,
+            "AWS_ENDPOINT_URL_SFN": self.endpoint,
+            "AWS_ENDPOINT_URL_STEPFUNCTIONS": self.endpoint,
+            "AWS_ENDPOINT_URL_LAMBDA": self.endpoint,
+        }
+
+    def client(self, service: str):
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+            aws_session_token="local",
+        )
+
+    def provision(self, stack: SynthesizedStack) -> None:
+        """Create the stack's tables and state machines, then replay its seed SDK calls."""
+        dynamodb = self.client("dynamodb")
+        for table in stack.tables():
+            extra = {"GlobalSecondaryIndexes": table.global_secondary_indexes} if table.global_secondary_indexes else {}
+            dynamodb.create_table(
+                TableName=table.name,
+                KeySchema=table.key_schema,
+                AttributeDefinitions=table.attribute_definitions,
+                BillingMode="PAY_PER_REQUEST",
+                **extra,
+            )
+            if table.ttl_attribute:
+                dynamodb.update_time_to_live(
+                    TableName=table.name, TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute}
+                )
+        sfn = self.client("stepfunctions")
+        for machine in stack.state_machines():
+            sfn.create_state_machine(name=machine.name, definition=machine.definition, roleArn=machine.role_arn, type=machine.type)
+        for call in stack.sdk_calls():
+            # AwsCustomResource names calls as the JS SDK does: service "DynamoDB", action "putItem".
+            client = self.client(call.service.lower())
+            getattr(client, _snake(call.action))(**call.parameters)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+

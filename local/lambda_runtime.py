@@ -1,0 +1,161 @@
+"""Runs the project's Lambda handlers locally, like the Lambda service does: each function in its own
+worker processes, with exactly the environment the template gives it, its code from the synthesized
+asset, and a context object. No Docker.
+
+A worker serves one invocation at a time (as a Lambda execution environment does); each function
+gets a small pool of them, started on first use and reused afterwards (warm starts).
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import os
+import sys
+import time
+import traceback
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from local.template import FunctionSpec
+
+# Variables of the machine a worker keeps; everything else comes from the template and local mode.
+_INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "SYSTEMROOT", "TMPDIR", "PYTHONHASHSEED")
+
+
+@dataclass
+class Invocation:
+    """A handler's result: `payload` (JSON-able) or `error` ({errorType, errorMessage, stackTrace})."""
+
+    payload: Any = None
+    error: dict[str, Any] | None = None
+    duration_ms: float = 0.0
+
+
+class LambdaContext:
+    """The attributes of the Lambda context object that handlers and Powertools read."""
+
+    def __init__(self, name: str, arn: str, memory_mb: int, deadline: float) -> None:
+        self.function_name = name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = arn
+        self.memory_limit_in_mb = memory_mb
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{name}"
+        self.log_stream_name = "local"
+        self._deadline = deadline
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.time()) * 1000))
+
+
+# -- inside a worker process -------------------------------------------------------------------
+
+_handler = None
+
+
+def _worker_init(code_dir: str, handler: str, environment: dict[str, str]) -> None:
+    global _handler
+    os.environ.clear()
+    os.environ.update(environment)
+    sys.path.insert(0, code_dir)
+    module_name, function_name = handler.rsplit(".", 1)
+    _handler = getattr(importlib.import_module(module_name), function_name)
+
+
+def _worker_invoke(event: Any, name: str, arn: str, memory_mb: int, deadline: float) -> tuple[str, Any]:
+    try:
+        return "ok", _handler(event, LambdaContext(name, arn, memory_mb, deadline))
+    except Exception as error:  # the Lambda service reports any exception as a function error
+        return "error", {
+            "errorType": type(error).__name__,
+            "errorMessage": str(error),
+            "stackTrace": traceback.format_exception(error),
+        }
+
+
+# -- in local mode's process -------------------------------------------------------------------
+
+
+class LambdaRuntime:
+    def __init__(
+        self,
+        functions: dict[str, FunctionSpec],
+        *,
+        aws_environment: dict[str, str],
+        value_rewrites: dict[str, str] | None = None,
+        env_overrides: dict[str, str] | None = None,
+        workers_per_function: int = 4,
+    ) -> None:
+        """`aws_environment`: credentials, region and AWS_ENDPOINT_URL_* for every worker.
+        `value_rewrites`: template values replaced by local ones (the management API URL).
+        `env_overrides`: variables replaced where a function already has them (e.g. delays)."""
+        self.functions = functions
+        self._by_name = {key: spec for spec in functions.values() for key in (spec.name, spec.arn, spec.logical_id)}
+        self._aws_environment = aws_environment
+        self._rewrites = value_rewrites or {}
+        self._overrides = env_overrides or {}
+        self._workers = workers_per_function
+        self._pools: dict[str, ProcessPoolExecutor] = {}
+        self._context = multiprocessing.get_context("spawn")
+
+    def spec(self, name_or_arn: str) -> FunctionSpec:
+        key = name_or_arn.split(":function:")[-1].split(":")[0] if ":function:" in name_or_arn else name_or_arn
+        return self._by_name[key]
+
+    def environment_of(self, spec: FunctionSpec) -> dict[str, str]:
+        env = {k: os.environ[k] for k in _INHERITED if k in os.environ}
+        env.update(self._aws_environment)
+        for key, value in spec.environment.items():
+            env[key] = self._overrides.get(key, self._rewrites.get(value, value))
+        env.update(
+            {
+                "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "PYTHONDONTWRITEBYTECODE": "1",
+            }
+        )
+        return env
+
+    def _pool(self, spec: FunctionSpec) -> ProcessPoolExecutor:
+        pool = self._pools.get(spec.logical_id)
+        if pool is None:
+            pool = ProcessPoolExecutor(
+                max_workers=self._workers,
+                mp_context=self._context,
+                initializer=_worker_init,
+                initargs=(str(spec.code_dir), spec.handler, self.environment_of(spec)),
+            )
+            self._pools[spec.logical_id] = pool
+        return pool
+
+    def invoke(self, name_or_arn: str, event: Any) -> Invocation:
+        spec = self.spec(name_or_arn)
+        started = time.time()
+        deadline = started + spec.timeout_seconds
+        future = self._pool(spec).submit(_worker_invoke, event, spec.name, spec.arn, spec.memory_mb, deadline)
+        try:
+            status, value = future.result(timeout=spec.timeout_seconds + 30)  # + the first cold start
+        except FutureTimeout:
+            status, value = "error", {"errorType": "Sandbox.Timedout", "errorMessage": f"{spec.name} timed out"}
+        elapsed = (time.time() - started) * 1000
+        return Invocation(payload=value, duration_ms=elapsed) if status == "ok" else Invocation(error=value, duration_ms=elapsed)
+
+    def warm_up(self) -> None:
+        """Start one worker per function now rather than on the first request."""
+        for spec in self.functions.values():
+            self._pool(spec).submit(int, 0).result()
+
+    def close(self) -> None:
+        for pool in self._pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)
+        self._pools.clear()
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,105 @@
+"""The API Gateway connection management API (`@connections`), served locally.
+
+`POST /@connections/{id}` sends the body to that connection, `GET` describes it, `DELETE` closes it;
+an unknown id answers 410 Gone, as on AWS. The WebSocket gateway registers each open connection here;
+tests can register recording connections instead.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+PATH = re.compile(r"^(?:/[^/@]+)?/@connections/(?P<id>[^/]+)$")
+MAX_POST_BYTES = 128 * 1024
+
+
+@dataclass
+class Connection:
+    connection_id: str
+    send: Callable[[str], None]
+    close: Callable[[], None]
+    source_ip: str = "127.0.0.1"
+    user_agent: str = ""
+    connected_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    last_active_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+class ConnectionRegistry:
+    """The open connections, by id. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._connections: dict[str, Connection] = {}
+        self._lock = threading.Lock()
+
+    def add(self, connection: Connection) -> None:
+        with self._lock:
+            self._connections[connection.connection_id] = connection
+
+    def remove(self, connection_id: str) -> Connection | None:
+        with self._lock:
+            return self._connections.pop(connection_id, None)
+
+    def get(self, connection_id: str) -> Connection | None:
+        with self._lock:
+            return self._connections.get(connection_id)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._connections)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def handle(registry: ConnectionRegistry, method: str, path: str, body: bytes) -> tuple[int, dict[str, Any] | None]:
+    """One management API request; returns (HTTP status, JSON body or None)."""
+    match = PATH.match(path)
+    if not match:
+        return 404, {"message": "Not Found"}
+    connection = registry.get(match.group("id"))
+    if connection is None:
+        return 410, {"message": "Gone"}
+    if method == "POST":
+        if len(body) > MAX_POST_BYTES:
+            return 413, {"message": "Request Entity Too Large"}
+        connection.send(body.decode("utf-8", "replace"))
+        return 200, None
+    if method == "GET":
+        return 200, {
+            "connectedAt": _iso(connection.connected_at),
+            "lastActiveAt": _iso(connection.last_active_at),
+            "identity": {"sourceIp": connection.source_ip, "userAgent": connection.user_agent},
+        }
+    if method == "DELETE":
+        connection.close()
+        return 204, None
+    return 405, {"message": "Method Not Allowed"}
+
+
+class ManagementApp:
+    """The management API as a WSGI app (for tests and any server that speaks WSGI)."""
+
+    def __init__(self, registry: ConnectionRegistry) -> None:
+        self.registry = registry
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> list[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        status, payload = handle(self.registry, environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), body)
+        data = json.dumps(payload).encode() if payload is not None else b""
+        headers = [("Content-Length", str(len(data)))]
+        if status == 410:
+            headers.append(("x-amzn-ErrorType", "GoneException"))
+        if data:
+            headers.append(("Content-Type", "application/json"))
+        start_response(f"{status} {_REASONS.get(status, '')}", headers)
+        return [data]
+
+
+_REASONS = {200: "OK", 204: "No Content", 404: "Not Found", 405: "Method Not Allowed", 410: "Gone", 413: "Payload Too Large"}

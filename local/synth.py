@@ -1,0 +1,38 @@
+"""Keeps `cdk.out/` in step with the code: synthesizes when it is missing or older than its sources."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ("app.py", "cdk.json", "infra", "lambdas")
+SYNTH_ENV = {"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "AWS_EC2_METADATA_DISABLED": "true"}
+
+
+def _newest_source_mtime(root: Path) -> float:
+    newest = 0.0
+    for name in SOURCES:
+        path = root / name
+        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+        newest = max([newest, *(f.stat().st_mtime for f in files)])
+    return newest
+
+
+def is_stale(cdk_out: Path, root: Path = ROOT) -> bool:
+    manifest = cdk_out / "manifest.json"
+    return not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(root)
+
+
+def ensure_synth(cdk_out: Path = ROOT / "cdk.out", context: dict[str, str] | None = None, force: bool = False) -> Path:
+    """Synthesize the app into `cdk_out` if needed (always, with `context` or `force`); returns `cdk_out`."""
+    if force or context or is_stale(cdk_out):
+        args = [sys.executable, str(ROOT / "app.py")]
+        env = {**os.environ, **SYNTH_ENV, "CDK_OUTDIR": str(cdk_out)}
+        if context:
+            env["CDK_CONTEXT_JSON"] = json.dumps(context)
+        subprocess.run(args, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    return cdk_out

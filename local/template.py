@@ -1,0 +1,267 @@
+"""Reads the synthesized deployment (`cdk.out/`) and resolves it to local values.
+
+Local mode runs what this module finds in the template, not a second wiring: tables with their keys
+and TTL, each function's handler, code directory and environment, the WebSocket routes, the state
+machine definition and the `Custom::AWS` SDK calls that seed data. `Ref`, `Fn::GetAtt`, `Fn::Join`,
+`Fn::Sub` and `Fn::Select` resolve to local names, with the account and region below.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+API_ID = "local"
+
+
+@dataclass
+class TableSpec:
+    name: str
+    key_schema: list[dict[str, str]]
+    attribute_definitions: list[dict[str, str]]
+    ttl_attribute: str | None
+    global_secondary_indexes: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class FunctionSpec:
+    logical_id: str
+    name: str
+    arn: str
+    handler: str
+    code_dir: Path
+    environment: dict[str, str]
+    timeout_seconds: int
+    memory_mb: int
+
+
+@dataclass
+class RouteSpec:
+    route_key: str
+    function: str  # logical id of the integrated function
+    return_response: bool
+
+
+@dataclass
+class WebSocketApiSpec:
+    route_selection_expression: str
+    stage_name: str
+    callback_url: str  # the management endpoint as the template spells it (resolved)
+    routes: dict[str, RouteSpec]
+
+
+@dataclass
+class StateMachineSpec:
+    name: str
+    arn: str
+    type: str
+    definition: str
+    role_arn: str
+
+
+@dataclass
+class SdkCallSpec:
+    logical_id: str
+    service: str
+    action: str
+    parameters: dict[str, Any]
+
+
+class Resolver:
+    """Resolves CloudFormation intrinsics against one template with local physical ids."""
+
+    def __init__(self, resources: dict[str, Any], stack_name: str) -> None:
+        self.resources = resources
+        self.pseudo = {
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackName": stack_name,
+            "AWS::NoValue": None,
+        }
+
+    def ref(self, logical_id: str) -> str:
+        if logical_id in self.pseudo:
+            return self.pseudo[logical_id]
+        kind = self.resources[logical_id]["Type"]
+        if kind == "AWS::StepFunctions::StateMachine":
+            return f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{logical_id}"
+        if kind == "AWS::ApiGatewayV2::Api":
+            return API_ID
+        if kind == "AWS::ApiGatewayV2::Stage":
+            return self.resources[logical_id]["Properties"]["StageName"]
+        return logical_id  # tables, functions, roles, log groups: named by their logical id
+
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        kind = self.resources[logical_id]["Type"]
+        if attribute == "Arn":
+            service = {
+                "AWS::DynamoDB::Table": f"dynamodb:{REGION}:{ACCOUNT_ID}:table/",
+                "AWS::Lambda::Function": f"lambda:{REGION}:{ACCOUNT_ID}:function:",
+                "AWS::IAM::Role": f"iam::{ACCOUNT_ID}:role/",
+                "AWS::Logs::LogGroup": f"logs:{REGION}:{ACCOUNT_ID}:log-group:",
+            }.get(kind)
+            if service:
+                return f"arn:aws:{service}{logical_id}"
+        raise KeyError(f"Fn::GetAtt {logical_id}.{attribute} ({kind}) has no local value")
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            (key, arg), = value.items()
+            if key == "Ref":
+                return self.ref(arg)
+            if key == "Fn::GetAtt":
+                logical_id, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+                return self.get_att(logical_id, attribute)
+            if key == "Fn::Join":
+                separator, parts = arg
+                return separator.join(str(self.resolve(p)) for p in self.resolve(parts))
+            if key == "Fn::Select":
+                index, items = arg
+                return self.resolve(items)[int(self.resolve(index))]
+            if key == "Fn::Sub":
+                return self._sub(arg)
+        return {k: self.resolve(v) for k, v in value.items()}
+
+    def _sub(self, arg: Any) -> str:
+        text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
+
+        def replace(match: re.Match) -> str:
+            name = match.group(1)
+            if name in variables:
+                return str(variables[name])
+            if "." in name and name.split(".", 1)[0] in self.resources:
+                return self.get_att(*name.split(".", 1))
+            return str(self.ref(name))
+
+        return re.sub(r"\$\{([^!}][^}]*)\}", replace, text)
+
+
+class SynthesizedStack:
+    """One stack of a cloud assembly, resolved for local use."""
+
+    def __init__(self, cdk_out: Path, template: dict[str, Any], stack_name: str) -> None:
+        self.cdk_out = cdk_out
+        self.template = template
+        self.resources: dict[str, Any] = template["Resources"]
+        self.resolver = Resolver(self.resources, stack_name)
+
+    @classmethod
+    def load(cls, cdk_out: Path) -> SynthesizedStack:
+        manifest = json.loads((cdk_out / "manifest.json").read_text())
+        stacks = [
+            (name, artifact)
+            for name, artifact in manifest["artifacts"].items()
+            if artifact["type"] == "aws:cloudformation:stack"
+        ]
+        if len(stacks) != 1:
+            raise ValueError(f"expected one stack in {cdk_out}, found {[name for name, _ in stacks]}")
+        name, artifact = stacks[0]
+        template = json.loads((cdk_out / artifact["properties"]["templateFile"]).read_text())
+        return cls(cdk_out, template, name)
+
+    def _of_type(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {lid: r for lid, r in self.resources.items() if r["Type"] == kind}
+
+    def tables(self) -> list[TableSpec]:
+        specs = []
+        for logical_id, resource in self._of_type("AWS::DynamoDB::Table").items():
+            props = self.resolver.resolve(resource["Properties"])
+            ttl = props.get("TimeToLiveSpecification") or {}
+            specs.append(
+                TableSpec(
+                    name=self.resolver.ref(logical_id),
+                    key_schema=props["KeySchema"],
+                    attribute_definitions=props["AttributeDefinitions"],
+                    ttl_attribute=ttl.get("AttributeName") if ttl.get("Enabled") else None,
+                    global_secondary_indexes=props.get("GlobalSecondaryIndexes", []),
+                )
+            )
+        return specs
+
+    def functions(self) -> dict[str, FunctionSpec]:
+        """Every function whose code is an asset of this assembly (CDK's own providers are Node.js)."""
+        specs = {}
+        for logical_id, resource in self._of_type("AWS::Lambda::Function").items():
+            props = resource["Properties"]
+            if not str(props.get("Runtime", "")).startswith("python"):
+                continue
+            asset_dir = self.cdk_out / f"asset.{str(props['Code'].get('S3Key', '')).removesuffix('.zip')}"
+            if not asset_dir.is_dir():
+                continue
+            specs[logical_id] = FunctionSpec(
+                logical_id=logical_id,
+                name=logical_id,
+                arn=self.resolver.get_att(logical_id, "Arn"),
+                handler=props["Handler"],
+                code_dir=asset_dir.resolve(),
+                environment={k: str(v) for k, v in self.resolver.resolve(props.get("Environment", {}).get("Variables", {})).items()},
+                timeout_seconds=int(props.get("Timeout", 3)),
+                memory_mb=int(props.get("MemorySize", 128)),
+            )
+        return specs
+
+    def websocket_api(self) -> WebSocketApiSpec:
+        (api_id, api), = self._of_type("AWS::ApiGatewayV2::Api").items()
+        (_, stage), = self._of_type("AWS::ApiGatewayV2::Stage").items()
+        integrations = {
+            lid: self._function_of_integration(r["Properties"]["IntegrationUri"])
+            for lid, r in self._of_type("AWS::ApiGatewayV2::Integration").items()
+        }
+        responses = {r["Properties"]["RouteId"]["Ref"] for r in self._of_type("AWS::ApiGatewayV2::RouteResponse").values()}
+        routes = {}
+        for logical_id, resource in self._of_type("AWS::ApiGatewayV2::Route").items():
+            props = resource["Properties"]
+            integration_id = self.resolver.resolve(props["Target"]).removeprefix("integrations/")
+            routes[props["RouteKey"]] = RouteSpec(
+                route_key=props["RouteKey"],
+                function=integrations[integration_id],
+                return_response=logical_id in responses,
+            )
+        stage_name = stage["Properties"]["StageName"]
+        return WebSocketApiSpec(
+            route_selection_expression=api["Properties"]["RouteSelectionExpression"],
+            stage_name=stage_name,
+            callback_url=f"https://{API_ID}.execute-api.{REGION}.amazonaws.com/{stage_name}",
+            routes=routes,
+        )
+
+    def _function_of_integration(self, uri: Any) -> str:
+        # arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{function arn}/invocations
+        for part in uri["Fn::Join"][1]:
+            if isinstance(part, dict) and "Fn::GetAtt" in part:
+                return part["Fn::GetAtt"][0]
+        raise ValueError(f"integration without a Lambda function: {uri}")
+
+    def state_machines(self) -> list[StateMachineSpec]:
+        specs = []
+        for logical_id, resource in self._of_type("AWS::StepFunctions::StateMachine").items():
+            props = resource["Properties"]
+            specs.append(
+                StateMachineSpec(
+                    name=logical_id,
+                    arn=self.resolver.ref(logical_id),
+                    type=props.get("StateMachineType", "STANDARD"),
+                    definition=self.resolver.resolve(props["DefinitionString"]),
+                    role_arn=self.resolver.resolve(props["RoleArn"]),
+                )
+            )
+        return specs
+
+    def sdk_calls(self) -> list[SdkCallSpec]:
+        """The `on_create` calls of every AwsCustomResource, in template order."""
+        calls = []
+        for logical_id, resource in self._of_type("Custom::AWS").items():
+            create = json.loads(self.resolver.resolve(resource["Properties"]["Create"]))
+            calls.append(SdkCallSpec(logical_id, create["service"], create["action"], create.get("parameters", {})))
+        return calls

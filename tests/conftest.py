@@ -1,0 +1,35 @@
+"""Shared test set-up: fake AWS credentials and region (nothing may reach real AWS) and the
+synthesized stack every kind of test reads."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+)
+
+from local.synth import ensure_synth  # noqa: E402
+from local.template import SynthesizedStack  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def cdk_out() -> Path:
+    return ensure_synth()
+
+
+@pytest.fixture(scope="session")
+def stack(cdk_out: Path) -> SynthesizedStack:
+    return SynthesizedStack.load(cdk_out)

@@ -1,0 +1,114 @@
+"""Handlers in-process against moto (`mock_aws`), with the environment the template gives them, and a
+real local management API whose connections record what they receive."""
+
+from __future__ import annotations
+
+import json
+import os
+import types
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from local.template import SynthesizedStack
+from order_tracking import aws_clients
+from tests.support.events import websocket_event
+from tests.support.recording import RecordingManagementApi
+
+DELAYS = {"MIN_DELAY_SECONDS": "3", "MAX_DELAY_SECONDS": "10"}
+
+
+@pytest.fixture(scope="session")
+def management_api():
+    api = RecordingManagementApi()
+    yield api
+    api.stop()
+
+
+def _handler_environment(stack: SynthesizedStack, endpoint: str) -> dict[str, str]:
+    """The union of the functions' template environments, the management API pointed at `endpoint`."""
+    callback_url = stack.websocket_api().callback_url
+    env: dict[str, str] = {}
+    for function in stack.functions().values():
+        for key, value in function.environment.items():
+            env[key] = endpoint if value == callback_url else value
+    return env
+
+
+@pytest.fixture
+def aws(stack: SynthesizedStack, management_api: RecordingManagementApi, monkeypatch):
+    """moto with the stack's tables, seed orders and state machine (not executed: see tests/workflow)."""
+    for key, value in _handler_environment(stack, management_api.endpoint).items():
+        monkeypatch.setenv(key, value)
+    aws_clients.reset()
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": False}}):
+        dynamodb = boto3.client("dynamodb")
+        for table in stack.tables():
+            dynamodb.create_table(
+                TableName=table.name,
+                KeySchema=table.key_schema,
+                AttributeDefinitions=table.attribute_definitions,
+                BillingMode="PAY_PER_REQUEST",
+            )
+        for call in stack.sdk_calls():
+            dynamodb.put_item(**call.parameters)
+        (machine,) = stack.state_machines()
+        boto3.client("stepfunctions").create_state_machine(
+            name=machine.name, definition=machine.definition, roleArn=machine.role_arn, type=machine.type
+        )
+        yield types.SimpleNamespace(
+            dynamodb=boto3.resource("dynamodb"),
+            sfn=boto3.client("stepfunctions"),
+            env=dict(os.environ),
+            state_machine_arn=machine.arn,
+        )
+    aws_clients.reset()
+
+
+class Routes:
+    """Calls the route handlers the way API Gateway would."""
+
+    def __init__(self, management_api: RecordingManagementApi) -> None:
+        self.management_api = management_api
+
+    def call(self, route_key: str, connection_id: str, body: Any = None) -> dict[str, Any]:
+        from handlers import connect, default, disconnect, ping, track_order
+
+        handler = {
+            "$connect": connect.handler,
+            "$disconnect": disconnect.handler,
+            "track_order": track_order.handler,
+            "ping": ping.handler,
+            "$default": default.handler,
+        }[route_key]
+        return handler(websocket_event(route_key, connection_id, body), LambdaContextStub())
+
+    def connect(self, connection_id: str):
+        recorder = self.management_api.open(connection_id)
+        assert self.call("$connect", connection_id) == {"statusCode": 200}
+        return recorder
+
+    def track(self, connection_id: str, order_id: str, resume: dict | None = None) -> dict[str, Any]:
+        body = {"type": "track_order", "orderId": order_id}
+        if resume:
+            body["resume"] = resume
+        return self.call("track_order", connection_id, json.dumps(body))
+
+
+class LambdaContextStub:
+    function_name = "test"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
+    aws_request_id = "test-request"
+
+
+@pytest.fixture
+def routes(aws, management_api) -> Routes:
+    return Routes(management_api)
+
+
+def reply_frame(reply: dict[str, Any]) -> dict[str, Any]:
+    assert reply["statusCode"] == 200
+    return json.loads(reply["body"])
