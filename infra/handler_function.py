@@ -19,15 +19,15 @@ SERVICE_NAME = "order-tracking"
 
 
 def lambdas_code() -> lambda_.Code:
-    return lambda_.Code.from_asset(
-        str(LAMBDAS_DIR), exclude=["**/__pycache__", "**/*.pyc", "**/.pytest_cache"]
-    )
+    return lambda_.Code.from_asset(str(LAMBDAS_DIR), exclude=["**/__pycache__", "**/*.pyc", "**/.pytest_cache"])
 
 
 class HandlerFunctions(Construct):
     """Creates the functions of one asset; `add` returns a function running `handlers.<name>.handler`."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, powertools_layer_version: int, log_retention: logs.RetentionDays) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, powertools_layer_version: int, log_retention: logs.RetentionDays
+    ) -> None:
         super().__init__(scope, construct_id)
         self._code = lambdas_code()
         self._log_retention = log_retention

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from aws_cdk import custom_resources as cr
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 SEED_FILE = Path(__file__).with_name("seed_orders.json")

@@ -35,7 +35,9 @@ TRANSIENT_ERROR = "TransientFault"
 
 
 class TrackingWorkflow(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, emit_function: lambda_.IFunction, log_retention: logs.RetentionDays) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, emit_function: lambda_.IFunction, log_retention: logs.RetentionDays
+    ) -> None:
         super().__init__(scope, construct_id)
 
         prepare = sfn.Pass(

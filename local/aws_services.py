@@ -11,7 +11,8 @@ import json
 import os
 import re
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import unquote
 
 import boto3
@@ -45,8 +46,12 @@ class LambdaInvokeMiddleware:
         try:
             runtime.spec(name)
         except KeyError:
-            return _respond(start_response, "404 Not Found", {"Message": f"Function not found: {name}", "Type": "User"},
-                            {"x-amzn-ErrorType": "ResourceNotFoundException"})
+            return _respond(
+                start_response,
+                "404 Not Found",
+                {"Message": f"Function not found: {name}", "Type": "User"},
+                {"x-amzn-ErrorType": "ResourceNotFoundException"},
+            )
         invocation = runtime.invoke(name, json.loads(body) if body else {})
         headers = {"X-Amz-Executed-Version": "$LATEST"}
         if invocation.error is not None:
@@ -127,7 +132,9 @@ class LocalAws:
                 )
         sfn = self.client("stepfunctions")
         for machine in stack.state_machines():
-            sfn.create_state_machine(name=machine.name, definition=machine.definition, roleArn=machine.role_arn, type=machine.type)
+            sfn.create_state_machine(
+                name=machine.name, definition=machine.definition, roleArn=machine.role_arn, type=machine.type
+            )
         for call in stack.sdk_calls():
             # AwsCustomResource names calls as the JS SDK does: service "DynamoDB", action "putItem".
             client = self.client(call.service.lower())
@@ -136,5 +143,3 @@ class LocalAws:
 
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-

@@ -104,7 +104,11 @@ class LambdaRuntime:
         self._context = multiprocessing.get_context("spawn")
 
     def spec(self, name_or_arn: str) -> FunctionSpec:
-        key = name_or_arn.split(":function:")[-1].split(":")[0] if ":function:" in name_or_arn else name_or_arn
+        key = (
+            name_or_arn.rsplit(":function:", maxsplit=1)[-1].split(":", maxsplit=1)[0]
+            if ":function:" in name_or_arn
+            else name_or_arn
+        )
         return self._by_name[key]
 
     def environment_of(self, spec: FunctionSpec) -> dict[str, str]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 PATH = re.compile(r"^(?:/[^/@]+)?/@connections/(?P<id>[^/]+)$")
 MAX_POST_BYTES = 128 * 1024
@@ -25,8 +26,8 @@ class Connection:
     close: Callable[[], None]
     source_ip: str = "127.0.0.1"
     user_agent: str = ""
-    connected_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-    last_active_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    connected_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    last_active_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 class ConnectionRegistry:

@@ -117,7 +117,7 @@ class Resolver:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self.ref(arg)
             if key == "Fn::GetAtt":
@@ -160,9 +160,7 @@ class SynthesizedStack:
     def load(cls, cdk_out: Path) -> SynthesizedStack:
         manifest = json.loads((cdk_out / "manifest.json").read_text())
         stacks = [
-            (name, artifact)
-            for name, artifact in manifest["artifacts"].items()
-            if artifact["type"] == "aws:cloudformation:stack"
+            (name, artifact) for name, artifact in manifest["artifacts"].items() if artifact["type"] == "aws:cloudformation:stack"
         ]
         if len(stacks) != 1:
             raise ValueError(f"expected one stack in {cdk_out}, found {[name for name, _ in stacks]}")
@@ -205,15 +203,17 @@ class SynthesizedStack:
                 arn=self.resolver.get_att(logical_id, "Arn"),
                 handler=props["Handler"],
                 code_dir=asset_dir.resolve(),
-                environment={k: str(v) for k, v in self.resolver.resolve(props.get("Environment", {}).get("Variables", {})).items()},
+                environment={
+                    k: str(v) for k, v in self.resolver.resolve(props.get("Environment", {}).get("Variables", {})).items()
+                },
                 timeout_seconds=int(props.get("Timeout", 3)),
                 memory_mb=int(props.get("MemorySize", 128)),
             )
         return specs
 
     def websocket_api(self) -> WebSocketApiSpec:
-        (api_id, api), = self._of_type("AWS::ApiGatewayV2::Api").items()
-        (_, stage), = self._of_type("AWS::ApiGatewayV2::Stage").items()
+        ((api_id, api),) = self._of_type("AWS::ApiGatewayV2::Api").items()
+        ((_, stage),) = self._of_type("AWS::ApiGatewayV2::Stage").items()
         integrations = {
             lid: self._function_of_integration(r["Properties"]["IntegrationUri"])
             for lid, r in self._of_type("AWS::ApiGatewayV2::Integration").items()

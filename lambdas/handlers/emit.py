@@ -6,7 +6,6 @@ botocore's retries surface as TransientFault, which the state machine retries wi
 """
 
 from botocore.exceptions import BotoCoreError, ClientError
-
 from order_tracking import tracking
 from order_tracking.observability import logger
 

@@ -6,7 +6,7 @@ Every frame a tracking client can receive carries `type`, `label`, `status`, `or
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -18,7 +18,7 @@ OrderId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=
 TrackingId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
-class ErrorCode(str, Enum):
+class ErrorCode(StrEnum):
     ORDER_NOT_FOUND = "order_not_found"
     BAD_REQUEST = "bad_request"
     UNKNOWN_TYPE = "unknown_type"

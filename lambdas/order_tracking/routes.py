@@ -4,7 +4,8 @@ and turning any failure into an `error` frame instead of a crash."""
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from order_tracking.observability import logger
 from order_tracking.protocol import ErrorCode, ProtocolError, encode, error_frame

@@ -80,7 +80,9 @@ def _resume(store: TrackingStore, request: TrackOrder, connection_id: str, custo
     if tracking is None:
         return False
     logger.append_keys(tracking_id=tracking.tracking_id)
-    _end_previous(store, connection_id, store.switch_connection_tracking(connection_id, tracking.tracking_id), tracking.tracking_id)
+    _end_previous(
+        store, connection_id, store.switch_connection_tracking(connection_id, tracking.tracking_id), tracking.tracking_id
+    )
     missed = [frame for frame in tracking.events if frame["seq"] > resume.afterSeq]
     for frame in missed:
         if not gateway.post(connection_id, frame):
@@ -138,4 +140,3 @@ def disconnect(connection_id: str) -> None:
     if tracking_id:
         store.detach_tracking(tracking_id, connection_id)
     logger.info("disconnected", extra={"tracking_id": tracking_id})
-

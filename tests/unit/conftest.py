@@ -11,9 +11,9 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from order_tracking import aws_clients
 
 from local.template import SynthesizedStack
-from order_tracking import aws_clients
 from tests.support.events import websocket_event
 from tests.support.recording import RecordingManagementApi
 

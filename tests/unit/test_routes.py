@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from handlers import emit
+
 from tests.unit.conftest import LambdaContextStub, reply_frame
 
 SEED_TYPES = {

@@ -1,0 +1,69 @@
+"""Property: no frame a client can send crashes a route or corrupts state; each gets a structured answer."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.unit.conftest import reply_frame
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=80),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=12,
+)
+order_ids = st.one_of(json_values, st.sampled_from(["ZX-1001", "ZX-1003", "zx-1001", "ZX-9999", " ZX-1001 ", "Ω", "a" * 64]))
+track_order_objects = st.fixed_dictionaries(
+    {"type": st.just("track_order")},
+    optional={
+        "orderId": order_ids,
+        "resume": json_values | st.fixed_dictionaries({"trackingId": json_values, "afterSeq": json_values}),
+    },
+)
+frames = st.one_of(
+    st.text(max_size=300),
+    json_values.map(json.dumps),
+    track_order_objects.map(json.dumps),
+    st.dictionaries(st.text(max_size=10), json_values, max_size=5).map(json.dumps),
+    st.just("x" * 5000),
+    st.just('{"type":"track_order","orderId":"ZX-1001"' + " " * 5000 + "}"),
+)
+ANSWERS = {"track_order": {"bad_request", "order_not_found"}, "$default": {"bad_request", "unknown_type"}}
+FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@FUZZ
+@given(body=frames)
+def test_track_order_answers_every_frame_with_success_or_a_client_error(routes, aws, body):
+    routes.management_api.open("fuzz")
+    routes.call("$connect", "fuzz")
+    reply = routes.call("track_order", "fuzz", body)
+    if "body" in reply:
+        frame = reply_frame(reply)
+        assert frame["type"] == "error" and frame["code"] in ANSWERS["track_order"], frame
+        assert {"label", "status", "orderId", "at"} <= frame.keys()
+    else:
+        assert reply == {"statusCode": 200}
+
+
+@FUZZ
+@given(body=frames)
+def test_default_route_answers_every_frame_with_a_client_error(routes, body):
+    frame = reply_frame(routes.call("$default", "fuzz", body))
+    assert frame["type"] == "error" and frame["code"] in ANSWERS["$default"], frame
+
+
+@FUZZ
+@given(body=frames | st.none())
+def test_ping_answers_pong_to_any_frame(routes, body):
+    assert reply_frame(routes.call("ping", "fuzz", body))["type"] == "pong"
+
+
+def test_state_survives_the_fuzz(routes, aws):
+    """After refused frames, the connection still tracks normally."""
+    routes.connect("conn-z")
+    for body in ("{", '{"type":"track_order","orderId":{"$ne":null}}', "null", '"ZX-1001"'):
+        routes.call("track_order", "conn-z", body)
+    assert routes.track("conn-z", "ZX-1001") == {"statusCode": 200}

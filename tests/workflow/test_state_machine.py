@@ -1,0 +1,107 @@
+"""The synthesized state machine, executed by moto's Step Functions interpreter (server mode), its
+Lambda tasks answered by the project's handlers in local worker processes."""
+
+from __future__ import annotations
+
+import json
+import time
+import types
+from datetime import datetime
+
+import pytest
+
+from local.aws_services import LocalAws
+from local.lambda_runtime import LambdaRuntime
+from tests.support.events import websocket_event
+from tests.support.recording import RecordingManagementApi
+
+DELAY = 1  # min = max: each later event comes exactly DELAY seconds after the one before
+
+
+@pytest.fixture(scope="module")
+def system(stack):
+    aws = LocalAws().start()
+    aws.provision(stack)
+    management = RecordingManagementApi()
+    aws.runtime = LambdaRuntime(
+        stack.functions(),
+        aws_environment=aws.environment,
+        value_rewrites={stack.websocket_api().callback_url: management.endpoint},
+        env_overrides={"MIN_DELAY_SECONDS": str(DELAY), "MAX_DELAY_SECONDS": str(DELAY), "POWERTOOLS_LOG_LEVEL": "WARNING"},
+        workers_per_function=2,
+    )
+    routes = {key: route.function for key, route in stack.websocket_api().routes.items()}
+    yield types.SimpleNamespace(aws=aws, management=management, routes=routes, runtime=aws.runtime)
+    management.stop()
+    aws.stop()
+
+
+def call_route(system, route_key: str, connection_id: str, body: dict | None = None):
+    event = websocket_event(route_key, connection_id, json.dumps(body) if body is not None else None)
+    invocation = system.runtime.invoke(system.routes[route_key], event)
+    assert invocation.error is None, invocation.error
+    return invocation.payload
+
+
+def open_and_track(system, connection_id: str, order_id: str):
+    client = system.management.open(connection_id)
+    assert call_route(system, "$connect", connection_id) == {"statusCode": 200}
+    assert call_route(system, "track_order", connection_id, {"type": "track_order", "orderId": order_id}) == {"statusCode": 200}
+    return client
+
+
+def arrival_gaps(frames) -> list[float]:
+    times = [datetime.fromisoformat(f["at"].replace("Z", "+00:00")).timestamp() for f in frames]
+    return [b - a for a, b in zip(times, times[1:], strict=False)]
+
+
+def test_each_seed_order_runs_to_its_end_in_order(system):
+    expected = {
+        "ZX-1001": ["Order received", "Processing", "Shipped", "Delivered"],
+        "ZX-1002": ["Order received", "Processing", "Delivery delayed", "Shipped"],
+        "ZX-1003": ["Order received", "Cancelled by customer"],
+    }
+    clients = {order: open_and_track(system, f"run-{order}", order) for order in expected}
+    for order, labels in expected.items():
+        frames = clients[order].wait_for(len(labels), timeout=30)
+        assert [f["label"] for f in frames] == labels
+        assert [f["seq"] for f in frames] == list(range(1, len(labels) + 1))
+        assert len({f["trackingId"] for f in frames}) == 1
+        assert {f["orderId"] for f in frames} == {order}
+        # Wait states: MathRandom(DELAY, DELAY + 1) is DELAY under AWS's exclusive end bound.
+        for gap in arrival_gaps(frames):
+            assert DELAY - 0.05 <= gap < DELAY + 0.9, gap
+
+
+def test_switching_mid_cycle_ends_the_old_execution(system):
+    client = open_and_track(system, "switcher", "ZX-1001")
+    first = client.wait_for(1, timeout=15)[0]
+    assert call_route(system, "track_order", "switcher", {"type": "track_order", "orderId": "ZX-1003"}) == {"statusCode": 200}
+    frames = client.wait_for(3, timeout=15)
+    time.sleep(DELAY * 2.5)  # long enough for the old execution's next two events, were they not fenced
+    after_switch = client.frames[1:]
+    assert [f["label"] for f in after_switch] == ["Order received", "Cancelled by customer"]
+    assert {f["trackingId"] for f in after_switch} != {first["trackingId"]}
+    assert first["trackingId"] not in {f["trackingId"] for f in frames[1:]}
+
+
+def test_math_random_end_bound_is_exclusive_as_on_aws(system):
+    """moto draws States.MathRandom's end inclusively; local mode pins AWS's exclusive end."""
+    sfn = system.aws.client("stepfunctions")
+    definition = {
+        "StartAt": "Draw",
+        "States": {"Draw": {"Type": "Pass", "Parameters": {"r.$": "States.MathRandom(0, 1)"}, "End": True}},
+    }
+    arn = sfn.create_state_machine(name="draw", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/x")[
+        "stateMachineArn"
+    ]
+    draws = []
+    for i in range(40):
+        execution = sfn.start_execution(stateMachineArn=arn, name=f"draw-{i}")["executionArn"]
+        for _ in range(100):
+            described = sfn.describe_execution(executionArn=execution)
+            if described["status"] != "RUNNING":
+                break
+            time.sleep(0.02)
+        draws.append(json.loads(described["output"])["r"])
+    assert set(draws) == {0}
