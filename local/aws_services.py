@@ -8,6 +8,7 @@ clients against `http://localhost:$MOTO_PORT` in server mode.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import threading
@@ -24,6 +25,20 @@ from local.lambda_runtime import LambdaRuntime
 from local.template import REGION, SynthesizedStack
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
+# moto's server logs every request through werkzeug; local mode prints its own lines instead.
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+class _FirstLine(logging.Filter):
+    """moto's Step Functions interpreter logs every failed state with its whole parse tree: keep the first line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        record.msg, record.args = message.split(" at '(", 1)[0][:400], None
+        return True
+
+
+logging.getLogger("moto.stepfunctions").addFilter(_FirstLine())
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 PATH = re.compile(r"^(?:/[^/@]+)?/@connections/(?P<id>[^/]+)$")
 MAX_POST_BYTES = 128 * 1024
@@ -63,7 +64,7 @@ def handle(registry: ConnectionRegistry, method: str, path: str, body: bytes) ->
     match = PATH.match(path)
     if not match:
         return 404, {"message": "Not Found"}
-    connection = registry.get(match.group("id"))
+    connection = registry.get(unquote(match.group("id")))  # SDKs percent-encode "+", "/" and "="
     if connection is None:
         return 410, {"message": "Gone"}
     if method == "POST":
@@ -99,8 +100,8 @@ class ManagementApp:
             headers.append(("x-amzn-ErrorType", "GoneException"))
         if data:
             headers.append(("Content-Type", "application/json"))
-        start_response(f"{status} {_REASONS.get(status, '')}", headers)
+        start_response(f"{status} {REASONS.get(status, '')}", headers)
         return [data]
 
 
-_REASONS = {200: "OK", 204: "No Content", 404: "Not Found", 405: "Method Not Allowed", 410: "Gone", 413: "Payload Too Large"}
+REASONS = {200: "OK", 204: "No Content", 404: "Not Found", 405: "Method Not Allowed", 410: "Gone", 413: "Payload Too Large"}

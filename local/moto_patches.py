@@ -6,14 +6,31 @@ these touch its internals; each patch says where moto differs from AWS and what 
 - `States.MathRandom(start, end)`: AWS documents `end` as exclusive, moto draws it inclusive
   (`random.randint`). We follow AWS, so the state machine's `MathRandom(min, max + 1)` yields
   delays in [min, max] in both places.
+- Speed: moto parses the definition with ANTLR and builds a boto3 client for every task of every
+  execution (a ceiling of about 15-25 executions per second). We cache the parse tree per definition
+  (the evaluation components are still built fresh per execution, so no state is shared) and one
+  client per (region, service).
+- Memory: moto keeps every execution, with its history, and every worker thread in
+  `parser.utils.TMP_THREADS` forever (about 58 KB per execution). `prune_finished_executions()`
+  drops finished ones; local mode calls it periodically so a long run stays flat.
+- Not patched, noted: StopExecution on an EXPRESS execution succeeds in moto but is refused on AWS
+  (our code never calls it), and moto names errors of service integrations as its own clients raise
+  them; the emit step's Retry lists the names AWS documents (Lambda.ServiceException, ...).
 """
 
 from __future__ import annotations
 
+import datetime
 import random
+import threading
+from functools import lru_cache
 
 from moto.core.config import default_user_config
+from moto.stepfunctions.parser import utils as parser_utils
 from moto.stepfunctions.parser.asl.component.intrinsic.function.statesfunction.math_operations import math_random
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.parse import asl_parser
+from moto.stepfunctions.parser.asl.utils import boto_client
 
 _applied = False
 
@@ -29,6 +46,62 @@ def _math_random_end_exclusive(self, env) -> None:
     env.stack.append(random.Random(seed).randrange(start, end))
 
 
+_original_parse = asl_parser.AmazonStateLanguageParser.parse
+_original_client_for = boto_client.boto_client_for
+_parse_lock = threading.Lock()
+
+
+@lru_cache(maxsize=64)
+def _parse_tree(definition: str):
+    with _parse_lock:  # ANTLR's shared caches are not safe for concurrent first parses
+        return _original_parse(definition)[1]
+
+
+def _parse_cached(definition: str):
+    tree = _parse_tree(definition)
+    return asl_parser.Preprocessor().visit(tree), tree
+
+
+@lru_cache(maxsize=64)
+def _cached_client(region: str, service: str):
+    return _original_client_for(region=region, service=service)
+
+
+def _client_for(region: str, service: str, state_credentials=None):
+    if state_credentials is not None:
+        return _original_client_for(region=region, service=service, state_credentials=state_credentials)
+    return _cached_client(region, service)
+
+
+def prune_finished_executions(keep_seconds: float = 60.0) -> int:
+    """Forget executions that ended more than `keep_seconds` ago and their finished threads."""
+    from moto.stepfunctions.models import stepfunctions_backends
+
+    cutoff = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=keep_seconds)
+    pruned = 0
+    for account in list(stepfunctions_backends.values()):
+        for backend in list(account.values()):
+            for machine in list(backend.state_machines):
+                kept = []
+                for execution in list(machine.executions):
+                    stopped = getattr(execution, "exec_status", None) not in (None, "RUNNING") and getattr(
+                        execution, "stop_date", None
+                    )
+                    if stopped and _as_utc(execution.stop_date) < cutoff:
+                        pruned += 1
+                    else:
+                        kept.append(execution)
+                machine.executions[:] = kept
+    parser_utils.TMP_THREADS[:] = [t for t in parser_utils.TMP_THREADS if t.is_alive()]
+    return pruned
+
+
+def _as_utc(moment) -> datetime.datetime:
+    if isinstance(moment, (int, float)):
+        return datetime.datetime.fromtimestamp(moment, datetime.UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+
+
 def apply() -> None:
     """Idempotent: safe to call from every entry point and test fixture."""
     global _applied
@@ -36,4 +109,7 @@ def apply() -> None:
         return
     default_user_config["stepfunctions"]["execute_state_machine"] = True
     math_random.MathRandom._eval_body = _math_random_end_exclusive
+    asl_parser.AmazonStateLanguageParser.parse = staticmethod(_parse_cached)
+    boto_client.boto_client_for = _client_for
+    lambda_eval_utils.boto_client_for = _client_for
     _applied = True

@@ -1,0 +1,54 @@
+"""Command line of local mode: `python -m local run [options]` (what `make dev` runs)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from local.run import LocalOptions, serve
+
+
+def _non_negative(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return number
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m local", description="Run the order-tracking stack on localhost.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the synthesized deployment locally")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--ws-port", type=int, default=3000, help="WebSocket and @connections port (0: any free port)")
+    run.add_argument("--web-port", type=int, default=8000, help="client port (0: any free port)")
+    run.add_argument("--min-delay", type=_non_negative, help="seconds; overrides the stack's minDelaySeconds")
+    run.add_argument("--max-delay", type=_non_negative, help="seconds; overrides the stack's maxDelaySeconds")
+    run.add_argument("--idle-timeout", type=float, default=600, help="seconds without a client message before closing")
+    run.add_argument("--max-lifetime", type=float, default=7200, help="seconds a connection may live")
+    run.add_argument("--workers", type=int, default=2, help="Lambda worker processes per function")
+    run.add_argument("--log-level", default="WARNING", help="handlers' Powertools log level (INFO shows their JSON logs)")
+    run.add_argument("--quiet", action="store_true", help="print only the ready lines and errors")
+    args = parser.parse_args(argv)
+    if args.min_delay is not None and args.max_delay is not None and args.min_delay > args.max_delay:
+        parser.error("--min-delay must not exceed --max-delay")
+    options = LocalOptions(
+        host=args.host,
+        ws_port=args.ws_port,
+        web_port=args.web_port,
+        min_delay=args.min_delay,
+        max_delay=args.max_delay,
+        idle_timeout=args.idle_timeout,
+        max_lifetime=args.max_lifetime,
+        workers=args.workers,
+        log_level=args.log_level,
+        quiet=args.quiet,
+    )
+    try:
+        asyncio.run(serve(options))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""`python -m local run`: the synthesized deployment on localhost, wired from cdk.out/.
+
+moto server (DynamoDB, Step Functions) ◀─ Lambda Invoke endpoint ─▶ handler workers
+WebSocket gateway ws://127.0.0.1:3000 (+ @connections) ─▶ route handlers
+static client http://127.0.0.1:8000/ (+ config.json)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from local import moto_patches
+from local.aws_services import LocalAws
+from local.console import Console
+from local.lambda_runtime import LambdaRuntime
+from local.synth import ROOT, ensure_synth
+from local.template import SynthesizedStack
+from local.web_server import StaticSite
+from local.websocket_gateway import IDLE_TIMEOUT_SECONDS, MAX_LIFETIME_SECONDS, WebSocketGateway
+
+PRUNE_EVERY_SECONDS = 30
+
+
+@dataclass
+class LocalOptions:
+    host: str = "127.0.0.1"
+    ws_port: int = 3000
+    web_port: int = 8000
+    min_delay: int | None = None  # None: the stack's bounds
+    max_delay: int | None = None
+    idle_timeout: float = IDLE_TIMEOUT_SECONDS
+    max_lifetime: float = MAX_LIFETIME_SECONDS
+    workers: int = 2
+    log_level: str = "WARNING"  # the handlers' Powertools log level
+    quiet: bool = False
+    cdk_out: Path = ROOT / "cdk.out"
+    client_dir: Path = ROOT / "client"
+
+
+class LocalMode:
+    def __init__(self, options: LocalOptions, console: Console | None = None) -> None:
+        self.options = options
+        self.console = console or Console(quiet=options.quiet)
+        self._stop_pruning = threading.Event()
+
+    def _delay_overrides(self) -> dict[str, str]:
+        overrides = {"POWERTOOLS_LOG_LEVEL": self.options.log_level}
+        if self.options.min_delay is not None:
+            overrides["MIN_DELAY_SECONDS"] = str(self.options.min_delay)
+        if self.options.max_delay is not None:
+            overrides["MAX_DELAY_SECONDS"] = str(self.options.max_delay)
+        return overrides
+
+    async def start(self) -> None:
+        opts = self.options
+        stack = SynthesizedStack.load(ensure_synth(opts.cdk_out))
+        api = stack.websocket_api()
+        self.aws = LocalAws(host=opts.host).start()
+        self.aws.provision(stack)
+        self.gateway = WebSocketGateway(
+            api,
+            lambda function, event: self.runtime.invoke(function, event),
+            host=opts.host,
+            port=opts.ws_port,
+            console=self.console,
+            idle_timeout=opts.idle_timeout,
+            max_lifetime=opts.max_lifetime,
+        )
+        await self.gateway.start()
+        # The template's management endpoint (https://{api}.execute-api...) is this gateway here.
+        self.runtime = LambdaRuntime(
+            stack.functions(),
+            aws_environment=self.aws.environment,
+            value_rewrites={api.callback_url: self.gateway.management_endpoint},
+            env_overrides=self._delay_overrides(),
+            workers_per_function=opts.workers,
+        )
+        self.aws.runtime = self.runtime
+        await asyncio.get_running_loop().run_in_executor(None, self.runtime.warm_up)
+        self.site = StaticSite(opts.client_dir, {"wsUrl": self.gateway.url}, host=opts.host, port=opts.web_port).start()
+        threading.Thread(target=self._prune, name="prune", daemon=True).start()
+        self.console.log("READY", f"client    {self.site.url}")
+        self.console.log("READY", f"websocket {self.gateway.url}")
+        self.console.log("READY", f"aws       {self.aws.endpoint} (moto: DynamoDB, Step Functions)")
+
+    def _prune(self) -> None:
+        while not self._stop_pruning.wait(PRUNE_EVERY_SECONDS):
+            moto_patches.prune_finished_executions()
+
+    async def stop(self) -> None:
+        self._stop_pruning.set()
+        await self.gateway.stop()
+        self.site.stop()
+        self.aws.stop()
+
+
+async def serve(options: LocalOptions) -> None:
+    mode = LocalMode(options)
+    await mode.start()
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopped.set)
+    await stopped.wait()
+    mode.console.log("INFO", "stopping")
+    await mode.stop()
