@@ -75,11 +75,12 @@ def _client_for(region: str, service: str, state_credentials=None):
 
 def prune_finished_executions(keep_seconds: float = 60.0) -> int:
     """Forget executions that ended more than `keep_seconds` ago and their finished threads."""
-    from moto.stepfunctions.models import stepfunctions_backends
+    # With execute_state_machine, moto keeps state machines in the parser's backends.
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
     cutoff = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=keep_seconds)
     pruned = 0
-    for account in list(stepfunctions_backends.values()):
+    for account in list(stepfunctions_parser_backends.values()):
         for backend in list(account.values()):
             for machine in list(backend.state_machines):
                 kept = []

@@ -63,7 +63,7 @@ class LocalMode:
         self.aws.provision(stack)
         self.gateway = WebSocketGateway(
             api,
-            lambda function, event: self.runtime.invoke(function, event),
+            lambda function, event: self.runtime.invoke(function, event),  # noqa: PLW0108 - runtime comes later
             host=opts.host,
             port=opts.ws_port,
             console=self.console,

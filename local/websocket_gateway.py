@@ -415,6 +415,9 @@ async def _wait_closed(reader: asyncio.StreamReader, live: LiveConnection, timeo
             break
         live.protocol.receive_data(data)
         live.protocol.events_received()
+        live.flush()
+        if live.protocol.close_expected():  # the client answered: the server closes TCP first
+            break
 
 
 def _reason(status: int) -> str:

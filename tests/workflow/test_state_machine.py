@@ -105,3 +105,18 @@ def test_math_random_end_bound_is_exclusive_as_on_aws(system):
             time.sleep(0.02)
         draws.append(json.loads(described["output"])["r"])
     assert set(draws) == {0}
+
+
+def test_finished_executions_are_pruned_so_a_long_run_stays_flat(system):
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+    from moto.stepfunctions.parser.utils import TMP_THREADS
+
+    from local import moto_patches
+    from local.template import ACCOUNT_ID, REGION
+
+    machines = stepfunctions_parser_backends[ACCOUNT_ID][REGION].state_machines
+    finished_before = sum(1 for m in machines for e in m.executions if e.exec_status != "RUNNING")
+    assert finished_before >= 4  # the seed orders and the switch above
+    assert moto_patches.prune_finished_executions(keep_seconds=0) >= finished_before
+    assert all(e.exec_status == "RUNNING" for m in machines for e in m.executions)
+    assert all(thread.is_alive() for thread in TMP_THREADS)

@@ -1,0 +1,189 @@
+"""The protocol end to end against local mode: what a WebSocket client sees."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import datetime
+
+import pytest
+import websockets
+
+from tests.e2e.conftest import MAX_DELAY, MIN_DELAY
+from tests.support.ws_client import TrackingClient
+
+SEED = {
+    "ZX-1001": [
+        ("order_created", "Order received", "pending"),
+        ("order_processing", "Processing", "active"),
+        ("order_sent", "Shipped", "active"),
+        ("order_delivered", "Delivered", "success"),
+    ],
+    "ZX-1002": [
+        ("order_created", "Order received", "pending"),
+        ("order_processing", "Processing", "active"),
+        ("order_delayed", "Delivery delayed", "warning"),
+        ("order_sent", "Shipped", "active"),
+    ],
+    "ZX-1003": [("order_created", "Order received", "pending"), ("order_cancelled", "Cancelled by customer", "cancelled")],
+}
+FIRST_EVENT_WITHIN = 1.0  # seconds after track_order: "right after, with no wait"
+
+
+def events(frames):
+    return [f for f in frames if "seq" in f]
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+@pytest.mark.parametrize("order_id", sorted(SEED))
+def test_each_seed_order_arrives_complete_in_order_with_protocol_fields(local_mode, order_id):
+    async def scenario():
+        client = await TrackingClient.open(local_mode.ws_url)
+        sent_at = await client.track(order_id)
+        frames = await client.wait_for(lambda f: len(events(f)) >= len(SEED[order_id]), timeout=30)
+        await client.close()
+        return sent_at, frames, client.arrivals
+
+    sent_at, frames, arrivals = run(scenario())
+    got = events(frames)
+    assert [(f["type"], f["label"], f["status"]) for f in got] == SEED[order_id]
+    assert [f["seq"] for f in got] == list(range(1, len(SEED[order_id]) + 1))
+    assert {f["orderId"] for f in got} == {order_id}
+    assert len({f["trackingId"] for f in got}) == 1
+    assert len({f["eventId"] for f in got}) == len(got)
+    for frame in got:
+        datetime.strptime(frame["at"], "%Y-%m-%dT%H:%M:%S.%fZ")
+        assert len(frame["at"]) == 24
+    assert arrivals[0] - sent_at < FIRST_EVENT_WITHIN
+    # Later events: a whole number of seconds in [min, max] after the one before (emit time, `at`).
+    stamps = [datetime.strptime(f["at"], "%Y-%m-%dT%H:%M:%S.%fZ").timestamp() for f in got]
+    for gap in (b - a for a, b in zip(stamps, stamps[1:], strict=False)):
+        assert MIN_DELAY - 0.05 <= gap <= MAX_DELAY + 0.6, gap
+
+
+def test_switching_mid_cycle_stops_the_old_tracking(local_mode):
+    async def scenario():
+        client = await TrackingClient.open(local_mode.ws_url)
+        await client.track("ZX-1001")
+        await client.wait_for(lambda f: len(events(f)) >= 2)
+        await client.track("ZX-1003")
+        frames = await client.wait_for(lambda f: [e["orderId"] for e in events(f)].count("ZX-1003") >= 2)
+        await asyncio.sleep(MAX_DELAY + 1)  # the old tracking's next event would be due by now
+        await client.close()
+        return client.frames
+
+    frames = events(run(scenario()))
+    old = frames[0]["trackingId"]
+    first_new = next(i for i, f in enumerate(frames) if f["orderId"] == "ZX-1003")
+    assert all(f["trackingId"] != old for f in frames[first_new:])
+    assert [f["label"] for f in frames[first_new:]] == ["Order received", "Cancelled by customer"]
+
+
+def test_unknown_order_gets_a_structured_error(local_mode):
+    async def scenario():
+        client = await TrackingClient.open(local_mode.ws_url)
+        await client.track("ZX-9999")
+        frames = await client.wait_for_count(1)
+        await client.close()
+        return frames
+
+    (frame,) = run(scenario())
+    assert frame["type"] == "error" and frame["code"] == "order_not_found"
+    assert frame["orderId"] == "ZX-9999" and frame["status"] == "error" and frame["label"]
+
+
+def test_garbage_and_unknown_types_get_errors_and_the_connection_stays_open(local_mode):
+    async def scenario():
+        client = await TrackingClient.open(local_mode.ws_url)
+        for frame in ("not json", "[1, 2]", '{"type":"track_order"}', '{"type":"track_order","orderId":' + '"x"' * 3000 + "}"):
+            await client.send(frame)
+            await client.wait_for_count(len(client.frames) + 1, timeout=10)
+        await client.send({"type": "teleport", "orderId": "ZX-1001"})
+        await client.wait_for_count(5, timeout=10)
+        await client.send({"type": "ping"})
+        frames = await client.wait_for_count(6, timeout=10)
+        open_after = not client.closed
+        await client.close()
+        return frames, open_after
+
+    frames, open_after = run(scenario())
+    assert [f.get("code") for f in frames[:4]] == ["bad_request"] * 4
+    assert frames[4]["code"] == "unknown_type"
+    assert frames[5]["type"] == "pong" and frames[5]["at"].endswith("Z")
+    assert open_after
+
+
+def _management(local_mode, method: str, connection_id: str, data: bytes | None = None) -> tuple[int, bytes]:
+    url = f"{local_mode.management_url}/@connections/{urllib.parse.quote(connection_id, safe='')}"
+    request = urllib.request.Request(url, data=data, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def _connection_ids(local_mode) -> list[str]:
+    return [line.split()[2] for line in local_mode.lines if " CONNECT " in line]
+
+
+def test_management_api_get_post_delete_and_410_after_close(local_mode):
+    async def scenario():
+        known = set(_connection_ids(local_mode))
+        client = await TrackingClient.open(local_mode.ws_url)
+        await asyncio.sleep(0.2)
+        (connection_id,) = [c for c in _connection_ids(local_mode) if c not in known]
+        status, body = await asyncio.to_thread(_management, local_mode, "GET", connection_id)
+        assert status == 200 and "connectedAt" in json.loads(body)
+        status, _ = await asyncio.to_thread(_management, local_mode, "POST", connection_id, b'{"type":"hello"}')
+        assert status == 200
+        assert (await client.wait_for_count(1))[0] == {"type": "hello"}
+        status, _ = await asyncio.to_thread(_management, local_mode, "DELETE", connection_id)
+        assert status == 204
+        await client.wait_for(lambda f: False, timeout=3)
+        assert client.closed
+        status, _ = await asyncio.to_thread(_management, local_mode, "POST", connection_id, b"{}")
+        return status
+
+    assert run(scenario()) == 410
+
+
+def test_messages_over_128_kb_close_the_connection(local_mode):
+    async def scenario():
+        connection = await websockets.connect(local_mode.ws_url, max_size=None)
+        await connection.send("x" * (128 * 1024 + 1))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(connection.recv(), 10)
+        return closed.value.rcvd.code if closed.value.rcvd else None
+
+    assert run(scenario()) == 1009
+
+
+def test_hundred_concurrent_clients_each_get_exactly_their_own_order(local_mode):
+    orders = sorted(SEED)
+
+    async def one(i: int):
+        order_id = orders[i % len(orders)]
+        client = await TrackingClient.open(local_mode.ws_url)
+        await client.track(order_id)
+        frames = await client.wait_for(lambda f: len(events(f)) >= len(SEED[order_id]), timeout=60)
+        await asyncio.sleep(0.5)  # anything extra would show up now
+        await client.close()
+        return order_id, frames
+
+    async def scenario():
+        return await asyncio.gather(*(one(i) for i in range(100)))
+
+    results = run(scenario())
+    for order_id, frames in results:
+        got = events(frames)
+        assert [(f["type"], f["label"], f["status"]) for f in got] == SEED[order_id]
+        assert {f["orderId"] for f in got} == {order_id}
+        assert [f["seq"] for f in got] == list(range(1, len(got) + 1))
+    assert len({events(frames)[0]["trackingId"] for _, frames in results}) == 100
