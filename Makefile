@@ -29,6 +29,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 test: install lint
+	node --test tests/client/
 	$(PY) -m pytest
 
 synth: install

@@ -11,6 +11,10 @@ What it does as API Gateway does:
 - Limits that bite in production: 128 KB messages (a larger one closes the connection with 1009),
   a 10-minute idle timeout and a 2-hour connection lifetime (both close with 1001; configurable).
 - `POST`/`GET`/`DELETE /@connections/{id}` (also under `/{stage}/@connections/{id}`); 410 for unknown ids.
+
+A fault hook for tests (not an API Gateway feature): `POST /_local/faults/outage?seconds=N` drops every
+connection without a close frame (clients see 1006) and refuses new ones for N seconds, as if the
+WebSocket side crashed and restarted; DynamoDB and Step Functions keep running.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ IDLE_TIMEOUT_SECONDS = 10 * 60
 MAX_LIFETIME_SECONDS = 2 * 60 * 60
 MAX_HEAD_BYTES = 64 * 1024
 GOING_AWAY = 1001
+OUTAGE_PATH = "/_local/faults/outage"
 
 Invoke = Callable[[str, dict[str, Any]], Invocation]
 
@@ -173,6 +178,17 @@ class WebSocketGateway:
             await self._server.wait_closed()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
+    async def outage(self, seconds: float) -> None:
+        """Crash and restart the WebSocket side: abort every connection, refuse new ones for `seconds`."""
+        self.console.log("ERROR", f"fault: WebSocket side down for {seconds:g} s ({len(self._live)} connections dropped)")
+        self._server.close()
+        for live in list(self._live.values()):
+            live.close_reason = (1006, "outage")
+            live.writer.transport.abort()
+        await asyncio.sleep(seconds)
+        self._server = await asyncio.start_server(self._serve, self.host, self.port, limit=MAX_HEAD_BYTES)
+        self.console.log("INFO", "fault over: WebSocket side accepting connections again")
+
     async def _invoke(self, route_key: str, event: dict[str, Any]) -> Invocation:
         function = self.api.routes[route_key].function
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._invoke_blocking, function, event)
@@ -194,6 +210,12 @@ class WebSocketGateway:
                     return
                 length = int(headers.get("content-length") or 0)
                 body = await reader.readexactly(length) if length else b""
+                if urlsplit(target).path == OUTAGE_PATH and method == "POST":
+                    seconds = float(dict(parse_qsl(urlsplit(target).query)).get("seconds", "3"))
+                    writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    await writer.drain()
+                    self._spawn(self.outage(seconds))
+                    return
                 status, payload = management_api.handle(self.registry, method, urlsplit(target).path, body)
                 self._log_management(method, target, status, body)
                 data = json.dumps(payload).encode() if payload is not None else b""

@@ -73,7 +73,7 @@ def test_switching_mid_cycle_stops_the_old_tracking(local_mode):
         await client.track("ZX-1001")
         await client.wait_for(lambda f: len(events(f)) >= 2)
         await client.track("ZX-1003")
-        frames = await client.wait_for(lambda f: [e["orderId"] for e in events(f)].count("ZX-1003") >= 2)
+        await client.wait_for(lambda f: [e["orderId"] for e in events(f)].count("ZX-1003") >= 2)
         await asyncio.sleep(MAX_DELAY + 1)  # the old tracking's next event would be due by now
         await client.close()
         return client.frames

@@ -9,10 +9,11 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-READY = re.compile(r"READY\s+(client|websocket)\s+(\S+)")
+READY = re.compile(r"READY\s+(client|websocket|aws)\s+(\S+)")
 
 
 class LocalModeProcess:
@@ -41,7 +42,7 @@ class LocalModeProcess:
                 match = READY.search(line)
                 if match:
                     self.urls[match.group(1)] = match.group(2)
-                    if len(self.urls) == 2:
+                    if len(self.urls) == 3:
                         ready.set()
 
         threading.Thread(target=pump, daemon=True).start()
@@ -57,6 +58,16 @@ class LocalModeProcess:
     @property
     def web_url(self) -> str:
         return self.urls["client"]
+
+    @property
+    def aws_url(self) -> str:
+        return self.urls["aws"]
+
+    def outage(self, seconds: float) -> None:
+        """The fault hook: the WebSocket side drops every connection and is down for `seconds`."""
+        request = urllib.request.Request(f"{self.management_url}/_local/faults/outage?seconds={seconds}", data=b"", method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 202
 
     @property
     def management_url(self) -> str:
