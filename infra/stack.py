@@ -71,6 +71,7 @@ class OrderTrackingStack(Stack):
         tables.trackings.grant(track_order, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
         tables.orders.grant(track_order, "dynamodb:GetItem")
         tables.trackings.grant(emit, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        tables.connections.grant(emit, "dynamodb:UpdateItem")  # the send lease
         workflow.state_machine.grant_start_execution(track_order)
         api.stage.grant_management_api_access(emit)
         api.stage.grant_management_api_access(track_order)

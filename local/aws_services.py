@@ -21,6 +21,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import make_server
 
 from local import moto_patches
+from local.faults import PLAN
 from local.lambda_runtime import LambdaRuntime
 from local.template import REGION, SynthesizedStack
 
@@ -53,6 +54,8 @@ class LambdaInvokeMiddleware:
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
         match = INVOKE_PATH.match(environ.get("PATH_INFO", ""))
         runtime = self.runtime_of()
+        if _is_handler_dynamodb_call(environ) and PLAN.strike("dynamodb"):
+            return _dynamodb_fault(start_response)
         if environ.get("REQUEST_METHOD") != "POST" or not match or runtime is None:
             return self.app(environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -68,11 +71,37 @@ class LambdaInvokeMiddleware:
                 {"x-amzn-ErrorType": "ResourceNotFoundException"},
             )
         invocation = runtime.invoke(name, json.loads(body) if body else {})
+        if invocation.error is None and PLAN.strike("lambda_retry"):
+            # The function ran; the caller is told it did not, and retries (Lambda.ServiceException).
+            return _respond(
+                start_response,
+                "500 Internal Server Error",
+                {"Type": "Service", "Message": "injected fault"},
+                {"x-amzn-ErrorType": "ServiceException"},
+            )
         headers = {"X-Amz-Executed-Version": "$LATEST"}
         if invocation.error is not None:
             headers["X-Amz-Function-Error"] = "Unhandled"
             return _respond(start_response, "200 OK", invocation.error, headers)
         return _respond(start_response, "200 OK", invocation.payload, headers)
+
+
+def _is_handler_dynamodb_call(environ: dict[str, Any]) -> bool:
+    """A DynamoDB API call from a Lambda worker (they identify as the function in their user agent)."""
+    return environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_") and "exec-env/AWS_Lambda" in environ.get(
+        "HTTP_USER_AGENT", ""
+    )
+
+
+def _dynamodb_fault(start_response: Callable) -> list[bytes]:
+    if PLAN.choice([True, False]):
+        payload = {
+            "__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException",
+            "message": "Rate of requests exceeds the allowed throughput.",
+        }
+        return _respond(start_response, "400 Bad Request", payload, {"x-amzn-ErrorType": "ThrottlingException"})
+    payload = {"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "Internal server error"}
+    return _respond(start_response, "500 Internal Server Error", payload, {"x-amzn-ErrorType": "InternalServerError"})
 
 
 def _respond(start_response: Callable, status: str, payload: Any, headers: dict[str, str]) -> list[bytes]:

@@ -121,6 +121,7 @@ class LambdaRuntime:
                 "AWS_LAMBDA_FUNCTION_NAME": spec.name,
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
                 "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
                 "PYTHONDONTWRITEBYTECODE": "1",
             }
         )

@@ -38,6 +38,7 @@ class FunctionSpec:
     environment: dict[str, str]
     timeout_seconds: int
     memory_mb: int
+    runtime: str = "python3.14"
 
 
 @dataclass
@@ -208,6 +209,7 @@ class SynthesizedStack:
                 },
                 timeout_seconds=int(props.get("Timeout", 3)),
                 memory_mb=int(props.get("MemorySize", 128)),
+                runtime=str(props["Runtime"]),
             )
         return specs
 

@@ -12,9 +12,10 @@ What it does as API Gateway does:
   a 10-minute idle timeout and a 2-hour connection lifetime (both close with 1001; configurable).
 - `POST`/`GET`/`DELETE /@connections/{id}` (also under `/{stage}/@connections/{id}`); 410 for unknown ids.
 
-A fault hook for tests (not an API Gateway feature): `POST /_local/faults/outage?seconds=N` drops every
+Fault hooks for tests (not API Gateway features): `POST /_local/faults/outage?seconds=N` drops every
 connection without a close frame (clients see 1006) and refuses new ones for N seconds, as if the
-WebSocket side crashed and restarted; DynamoDB and Step Functions keep running.
+WebSocket side crashed and restarted, while DynamoDB and Step Functions keep running; and
+`GET`/`POST /_local/faults` reads or sets the fault plan of `local/faults.py`.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from websockets.server import ServerProtocol
 
 from local import management_api
 from local.console import Console
+from local.faults import PLAN
 from local.lambda_runtime import Invocation
 from local.management_api import Connection, ConnectionRegistry
 from local.template import WebSocketApiSpec
@@ -48,6 +50,7 @@ MAX_LIFETIME_SECONDS = 2 * 60 * 60
 MAX_HEAD_BYTES = 64 * 1024
 GOING_AWAY = 1001
 OUTAGE_PATH = "/_local/faults/outage"
+FAULTS_PATH = "/_local/faults"
 
 Invoke = Callable[[str, dict[str, Any]], Invocation]
 
@@ -210,25 +213,17 @@ class WebSocketGateway:
                     return
                 length = int(headers.get("content-length") or 0)
                 body = await reader.readexactly(length) if length else b""
-                if urlsplit(target).path == OUTAGE_PATH and method == "POST":
-                    seconds = float(dict(parse_qsl(urlsplit(target).query)).get("seconds", "3"))
-                    writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                    await writer.drain()
-                    self._spawn(self.outage(seconds))
-                    return
-                status, payload = management_api.handle(self.registry, method, urlsplit(target).path, body)
-                self._log_management(method, target, status, body)
+                status, payload, extra = self._http(method, target, body)
                 data = json.dumps(payload).encode() if payload is not None else b""
-                keep_alive = headers.get("connection", "").lower() != "close"
+                keep_alive = headers.get("connection", "").lower() != "close" and status != 202
                 lines = [
                     f"HTTP/1.1 {status} {management_api.REASONS.get(status, '')}",
                     f"Content-Length: {len(data)}",
                     "Content-Type: application/json",
                     f"x-amzn-RequestId: {uuid.uuid4()}",
                     "Connection: keep-alive" if keep_alive else "Connection: close",
+                    *(f"{name}: {value}" for name, value in extra.items()),
                 ]
-                if status == 410:
-                    lines.append("x-amzn-ErrorType: GoneException")
                 writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + data)
                 await writer.drain()
                 if not keep_alive:
@@ -239,6 +234,26 @@ class WebSocketGateway:
             return
         finally:
             writer.close()
+
+    def _http(self, method: str, target: str, body: bytes) -> tuple[int, Any, dict[str, str]]:
+        """One plain HTTP request: the management API, or one of local mode's fault hooks."""
+        url = urlsplit(target)
+        if url.path == OUTAGE_PATH and method == "POST":
+            self._spawn(self.outage(float(dict(parse_qsl(url.query)).get("seconds", "3"))))
+            return 202, None, {}
+        if url.path == FAULTS_PATH:
+            if method == "POST":
+                try:
+                    PLAN.configure(json.loads(body or b"{}"))
+                except (ValueError, TypeError) as error:
+                    return 400, {"message": str(error)}, {}
+            return 200, PLAN.report(), {}
+        if method == "POST" and PLAN.strike("management"):
+            self.console.log("ERROR", "fault: @connections answered 500")
+            return 500, {"message": "Internal server error"}, {"x-amzn-ErrorType": "InternalServerError"}
+        status, payload = management_api.handle(self.registry, method, url.path, body)
+        self._log_management(method, target, status, body)
+        return status, payload, {"x-amzn-ErrorType": "GoneException"} if status == 410 else {}
 
     def _log_management(self, method: str, target: str, status: int, body: bytes) -> None:
         connection_id = unquote(urlsplit(target).path.rsplit("/", 1)[-1])

@@ -5,7 +5,8 @@ Trackings table item:
     "ended"), connectionId (absent while detached), nextSeq (seq the next emit must carry), sentSeq
     (highest seq posted), events (every emitted frame, for replay), createdAt, expiresAt (TTL).
 Connections table item:
-    connectionId, customerId, connectedAt, trackingId (its current tracking), expiresAt (TTL).
+    connectionId, customerId, connectedAt, trackingId (its current tracking), expiresAt (TTL),
+    leaseOwner + leaseUntil (epoch ms): the tracking allowed to post to it right now (send_lease.py).
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     return value
+
+
+def _typed_item(typed: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An item from an error response, which the resource API leaves in DynamoDB's typed JSON."""
+    return {k: _DESERIALIZE.deserialize(v) for k, v in typed.items()} if typed else None
 
 
 def _condition_failed(error: ClientError) -> bool:
@@ -138,6 +144,49 @@ class TrackingStore:
                 raise LookupError(connection_id) from None
             raise
         return result.get("Attributes", {}).get("trackingId")
+
+    def take_send_lease(self, connection_id: str, tracking_id: str, until_ms: int, now_ms: int) -> tuple[str, int]:
+        """Take the connection's send lease for `tracking_id` until `until_ms`.
+
+        Returns ("acquired", until), ("held", until of the other tracking's lease), or ("fenced", 0)
+        when the connection is gone or carries another tracking now.
+        """
+        try:
+            self.connections.update_item(
+                Key={"connectionId": connection_id},
+                UpdateExpression="SET leaseOwner = :t, leaseUntil = :until",
+                ConditionExpression=(
+                    "trackingId = :t AND (attribute_not_exists(leaseOwner) OR leaseOwner = :t OR leaseUntil < :now)"
+                ),
+                ExpressionAttributeValues={":t": tracking_id, ":until": until_ms, ":now": now_ms},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if not _condition_failed(error):
+                raise
+            item = _typed_item(error.response.get("Item"))
+            if not item or item.get("trackingId") != tracking_id:
+                return "fenced", 0
+            return "held", int(item.get("leaseUntil", 0))
+        return "acquired", until_ms
+
+    def release_send_lease(self, connection_id: str, tracking_id: str) -> None:
+        try:
+            self.connections.update_item(
+                Key={"connectionId": connection_id},
+                UpdateExpression="REMOVE leaseOwner, leaseUntil",
+                ConditionExpression="leaseOwner = :t",
+                ExpressionAttributeValues={":t": tracking_id},
+            )
+        except ClientError as error:
+            if not _condition_failed(error):
+                raise
+
+    def foreign_lease_until(self, connection_id: str, tracking_id: str | None) -> int:
+        """Until when (epoch ms) a tracking other than `tracking_id` holds the connection's send lease; 0: none."""
+        item = self.connections.get_item(Key={"connectionId": connection_id}, ConsistentRead=True).get("Item") or {}
+        owner = item.get("leaseOwner")
+        return int(item.get("leaseUntil", 0)) if owner is not None and owner != tracking_id else 0
 
     # -- orders --------------------------------------------------------------------------------
 
@@ -242,9 +291,7 @@ class TrackingStore:
         except ClientError as error:
             if not _condition_failed(error):
                 raise
-            # Error responses are not deserialized by the resource API: the item is still typed JSON.
-            typed = error.response.get("Item")
-            item = {k: _DESERIALIZE.deserialize(v) for k, v in typed.items()} if typed else None
+            item = _typed_item(error.response.get("Item"))
             raise AppendRefused(Tracking.from_item(item) if item else None) from None
         return Tracking.from_item(result["Attributes"])
 

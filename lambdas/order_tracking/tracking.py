@@ -6,6 +6,8 @@ Invariants:
 - An event is stored before it is sent, by exactly one conditional write that only the tracking's own
   execution can make for the expected seq, so stale or repeated emits neither store nor send twice.
 - A tracking whose connection is gone keeps running and keeps its events for resume.
+- Posts happen under the connection's send lease (send_lease.py), so once the first frame answering a
+  switch has arrived, no frame of the previous tracking follows.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from order_tracking import aws_clients, gateway
 from order_tracking.clock import iso_millis, now
 from order_tracking.observability import logger
 from order_tracking.protocol import ErrorCode, ProtocolError, TrackOrder, order_event_frame
+from order_tracking.send_lease import send_lease, wait_for_other_senders
 from order_tracking.store import LIVE, AppendRefused, Tracking, TrackingStore
 
 
@@ -41,6 +44,7 @@ def track(request: TrackOrder, connection_id: str, customer_id: str) -> None:
     if order is None or order.customer_id != customer_id:
         # Even an unknown order ends the previous tracking (protocol: timing and cancellation).
         _end_previous(store, connection_id, store.switch_connection_tracking(connection_id, None), None)
+        wait_for_other_senders(store, connection_id, None)  # the error must not overtake their last post
         raise ProtocolError(ErrorCode.ORDER_NOT_FOUND, "no such order", request.orderId)
 
     tracking_id = uuid.uuid4().hex
@@ -76,18 +80,19 @@ def _resume(store: TrackingStore, request: TrackOrder, connection_id: str, custo
     if known.expires_at and known.expires_at < int(now().timestamp()):
         logger.info("resume refused: expired tracking", extra={"resume_tracking_id": resume.trackingId})
         return False
-    tracking = store.attach_tracking(resume.trackingId, connection_id, customer_id)
+    # The connection first, then the tracking: an emit that sees the tracking on this connection must
+    # find the connection carrying it, or its send lease would be refused.
+    _end_previous(store, connection_id, store.switch_connection_tracking(connection_id, known.tracking_id), known.tracking_id)
+    tracking = store.attach_tracking(known.tracking_id, connection_id, customer_id)
     if tracking is None:
         return False
     logger.append_keys(tracking_id=tracking.tracking_id)
-    _end_previous(
-        store, connection_id, store.switch_connection_tracking(connection_id, tracking.tracking_id), tracking.tracking_id
-    )
     missed = [frame for frame in tracking.events if frame["seq"] > resume.afterSeq]
-    for frame in missed:
-        if not gateway.post(connection_id, frame):
-            store.detach_tracking(tracking.tracking_id, connection_id)
-            break
+    with send_lease(store, connection_id, tracking.tracking_id) as may_send:
+        for frame in missed if may_send else []:
+            if not gateway.post(connection_id, frame):
+                store.detach_tracking(tracking.tracking_id, connection_id)
+                break
     logger.info("tracking resumed", extra={"replayed": len(missed), "after_seq": resume.afterSeq})
     return True
 
@@ -125,11 +130,16 @@ def _send(store: TrackingStore, tracking: Tracking, frame: dict[str, Any]) -> st
     if tracking.connection_id is None:
         logger.info("event stored, no connection")
         return "stored"
-    if not gateway.post(tracking.connection_id, frame):
-        store.detach_tracking(tracking.tracking_id, tracking.connection_id)
-        logger.info("connection gone, tracking detached")
-        return "detached"
-    store.mark_sent(tracking.tracking_id, frame["seq"])
+    with send_lease(store, tracking.connection_id, tracking.tracking_id) as may_send:
+        if not may_send:
+            # The connection went away or moved on since the append; the event stays for resume.
+            logger.info("event stored, connection carries no longer this tracking")
+            return "stored"
+        if not gateway.post(tracking.connection_id, frame):
+            store.detach_tracking(tracking.tracking_id, tracking.connection_id)
+            logger.info("connection gone, tracking detached")
+            return "detached"
+        store.mark_sent(tracking.tracking_id, frame["seq"])
     logger.info("event sent", extra={"event_type": frame["type"]})
     return "sent"
 

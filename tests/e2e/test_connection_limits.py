@@ -8,6 +8,7 @@ import time
 import pytest
 import websockets
 
+from tests.support.aio import run
 from tests.support.local_mode import LocalModeProcess
 
 IDLE, LIFETIME = 2.0, 5.0
@@ -38,12 +39,12 @@ async def _closed_after(url: str, ping_every: float | None) -> tuple[float, int 
 
 
 def test_an_idle_connection_is_closed_with_going_away(short_lived):
-    elapsed, code = asyncio.run(_closed_after(short_lived.ws_url, ping_every=None))
+    elapsed, code = run(_closed_after(short_lived.ws_url, ping_every=None))
     assert code == 1001
     assert IDLE - 0.2 <= elapsed < IDLE + 2
 
 
 def test_a_busy_connection_outlives_the_idle_timeout_but_not_its_lifetime(short_lived):
-    elapsed, code = asyncio.run(_closed_after(short_lived.ws_url, ping_every=0.5))
+    elapsed, code = run(_closed_after(short_lived.ws_url, ping_every=0.5))
     assert code == 1001
     assert LIFETIME - 0.2 <= elapsed < LIFETIME + 2

@@ -13,6 +13,7 @@ import pytest
 import websockets
 
 from tests.e2e.conftest import MAX_DELAY, MIN_DELAY
+from tests.support.aio import run
 from tests.support.ws_client import TrackingClient
 
 SEED = {
@@ -35,10 +36,6 @@ FIRST_EVENT_WITHIN = 1.0  # seconds after track_order: "right after, with no wai
 
 def events(frames):
     return [f for f in frames if "seq" in f]
-
-
-def run(coroutine):
-    return asyncio.run(coroutine)
 
 
 @pytest.mark.parametrize("order_id", sorted(SEED))

@@ -11,6 +11,7 @@ import websockets
 from local.lambda_runtime import Invocation
 from local.template import RouteSpec, WebSocketApiSpec
 from local.websocket_gateway import WebSocketGateway, select_route
+from tests.support.aio import run
 
 ROUTES = {
     key: RouteSpec(key, key, return_response=key in ("echo", "$default"))
@@ -59,7 +60,7 @@ def test_connect_handler_status_refuses_the_handshake(status):
             await websockets.connect(f"{gateway.url}/?token=abc")
         return refused.value.response.status_code
 
-    assert asyncio.run(_with_gateway(handlers, scenario)) == status
+    assert run(_with_gateway(handlers, scenario)) == status
     (connect,) = handlers.events
     assert connect["queryStringParameters"] == {"token": "abc"}
     assert connect["requestContext"]["eventType"] == "CONNECT"
@@ -78,7 +79,7 @@ def test_route_responses_only_where_configured_and_errors_as_api_gateway_sends_t
         await asyncio.sleep(0.3)
         return echoed, failed
 
-    echoed, failed = asyncio.run(_with_gateway(handlers, scenario))
+    echoed, failed = run(_with_gateway(handlers, scenario))
     assert echoed == {"route": "echo", "body": '{"type":"echo","n":1}'}
     assert failed["message"] == "Internal server error" and failed["connectionId"]
     disconnect = handlers.events[-1]

@@ -1,0 +1,194 @@
+"""Issue 5's proof: 200 concurrent trackings against local mode while connections are killed and
+resumed, orders switched, and DynamoDB, the management API and Lambda fail now and then. Every
+tracking must end with its order's full sequence, seq 1..n, nothing twice, and no event of a
+superseded tracking after the first frame answering the switch."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+import urllib.request
+from dataclasses import dataclass, field
+
+import pytest
+import websockets
+
+from tests.support.aio import run
+from tests.support.local_mode import LocalModeProcess
+
+SEED_LENGTHS = {"ZX-1001": 4, "ZX-1002": 4, "ZX-1003": 2}
+TRACKINGS = 200
+FAULTS = {"dynamodb": 0.03, "management": 0.05, "lambda_retry": 0.05, "seed": 7}
+DEADLINE_SECONDS = 150
+
+
+@pytest.fixture(scope="module")
+def faulty(cdk_out):
+    process = LocalModeProcess("--min-delay", "0", "--max-delay", "1", "--workers", "3", "--quiet").start()
+    _faults(process, FAULTS)
+    yield process
+    _faults(process, dict.fromkeys(("dynamodb", "management", "lambda_retry"), 0))
+    process.stop()
+
+
+def _faults(process: LocalModeProcess, settings: dict | None = None) -> dict:
+    data = json.dumps(settings).encode() if settings is not None else None
+    request = urllib.request.Request(f"{process.management_url}/_local/faults", data=data, method="POST" if data else "GET")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+@dataclass
+class User:
+    """One person's client: the protocol's client-side rules, counting what would have gone wrong."""
+
+    order: str
+    events: dict[int, dict] = field(default_factory=dict)
+    tracking_id: str | None = None
+    superseded: set[str] = field(default_factory=set)
+    switch_answered: bool = True
+    stale: int = 0
+    duplicates: int = 0
+    kills: int = 0
+    switches: int = 0
+    retries: int = 0
+    last_request: dict | None = None
+
+    @property
+    def contiguous(self) -> int:
+        n = 0
+        while n + 1 in self.events:
+            n += 1
+        return n
+
+    @property
+    def complete(self) -> bool:
+        return self.contiguous == SEED_LENGTHS[self.order] and len(self.events) == SEED_LENGTHS[self.order]
+
+    def request(self) -> dict:
+        if self.tracking_id:
+            return {
+                "type": "track_order",
+                "orderId": self.order,
+                "resume": {"trackingId": self.tracking_id, "afterSeq": self.contiguous},
+            }
+        return {"type": "track_order", "orderId": self.order}
+
+    def switch(self, order: str) -> dict:
+        if self.tracking_id:
+            self.superseded.add(self.tracking_id)
+        self.order, self.tracking_id, self.events, self.switch_answered = order, None, {}, False
+        self.switches += 1
+        return self.request()
+
+    def take(self, frame: dict, on_new_connection: bool) -> bool:
+        """Returns True when the last request must be sent again (an `internal` error)."""
+        if frame.get("type") == "error":
+            assert frame.get("code") == "internal", frame  # seed orders exist; frames are valid
+            return True
+        if "seq" not in frame:
+            return False
+        tracking = frame["trackingId"]
+        if tracking in self.superseded:
+            if self.switch_answered or on_new_connection:
+                self.stale += 1
+            return False
+        if self.tracking_id is None and frame["orderId"] == self.order:
+            self.tracking_id, self.switch_answered = tracking, True
+        if tracking != self.tracking_id:
+            self.stale += 1
+            return False
+        if frame["seq"] in self.events:
+            assert self.events[frame["seq"]]["eventId"] == frame["eventId"]
+            self.duplicates += 1
+            return False
+        self.events[frame["seq"]] = frame
+        return False
+
+
+async def _connect(url: str, rng: random.Random):
+    for attempt in range(20):
+        try:
+            return await websockets.connect(url, open_timeout=20)
+        except (websockets.InvalidStatus, OSError, TimeoutError):  # $connect can fail under faults
+            await asyncio.sleep(min(2.0, 0.1 * 2**attempt) * rng.random())
+    raise AssertionError("could not connect")
+
+
+async def _session(user: User, url: str, rng: random.Random, first_connection: bool, kill_after: float | None) -> bool:
+    """One connection's life; returns True if it was killed before the tracking completed."""
+    connection = await _connect(url, rng)
+    await connection.send(json.dumps(user.request()))
+    switch_at = rng.uniform(0.2, 2.0) if first_connection and rng.random() < 0.3 else None
+    started = time.monotonic()
+    try:
+        while not user.complete:
+            now = time.monotonic() - started
+            timeouts = [t - now for t in (switch_at, kill_after) if t is not None]
+            try:
+                message = await asyncio.wait_for(connection.recv(), max(0.01, min(timeouts)) if timeouts else 30)
+            except TimeoutError:
+                now = time.monotonic() - started
+                if switch_at is not None and now >= switch_at:
+                    switch_at = None
+                    await connection.send(json.dumps(user.switch(rng.choice([o for o in SEED_LENGTHS if o != user.order]))))
+                elif kill_after is not None and now >= kill_after:
+                    user.kills += 1
+                    if rng.random() < 0.5:
+                        connection.transport.abort()  # the network drops: no close frame
+                    else:
+                        await connection.close()
+                    return True
+                continue
+            if user.take(json.loads(message), on_new_connection=not first_connection):
+                user.retries += 1
+                await asyncio.sleep(0.2)
+                await connection.send(json.dumps(user.request()))
+    except websockets.ConnectionClosed:
+        return True
+    await connection.close()
+    return False
+
+
+async def _user(index: int, url: str) -> User:
+    rng = random.Random(index)
+    user = User(order=rng.choice(sorted(SEED_LENGTHS)))
+    first = True
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while not user.complete and time.monotonic() < deadline:
+        kill_after = rng.uniform(0.1, 3.0) if rng.random() < (0.5 if first else 0.2) else None
+        if not await _session(user, url, rng, first, kill_after):
+            break
+        first = False
+        await asyncio.sleep(rng.uniform(0.05, 1.0))  # the client's reconnect pause
+    return user
+
+
+def test_every_tracking_ends_complete_exactly_once_and_never_stale(faulty):
+    started = time.monotonic()
+    users = run(asyncio.wait_for(asyncio.gather(*(_user(i, faulty.ws_url) for i in range(TRACKINGS))), DEADLINE_SECONDS + 60))
+    report = _faults(faulty)
+    summary = {
+        "trackings": len(users),
+        "connections killed": sum(u.kills for u in users),
+        "orders switched": sum(u.switches for u in users),
+        "faults injected": report["injected"],
+        "internal errors retried": sum(u.retries for u in users),
+        "events expected": sum(SEED_LENGTHS[u.order] for u in users),
+        "events delivered": sum(len(u.events) for u in users),
+        "duplicates dropped": sum(u.duplicates for u in users),
+        "stale received": sum(u.stale for u in users),
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    print("\ndelivery under faults:", json.dumps(summary, indent=2))
+    incomplete = [(u.order, u.tracking_id, sorted(u.events)) for u in users if not u.complete]
+    assert incomplete == []
+    assert summary["events delivered"] == summary["events expected"]
+    assert summary["stale received"] == 0
+    assert summary["connections killed"] > TRACKINGS // 4 and summary["orders switched"] > TRACKINGS // 10
+    assert all(count > 0 for count in report["injected"].values()), report
+    for user in users:
+        assert [user.events[s]["seq"] for s in sorted(user.events)] == list(range(1, SEED_LENGTHS[user.order] + 1))
+        assert len({e["eventId"] for e in user.events.values()}) == len(user.events)

@@ -1,0 +1,121 @@
+"""Issue 5's guarantees at the handler level: no stale event after a switch, none lost, none twice."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from botocore.exceptions import ClientError
+from handlers import emit
+from order_tracking.send_lease import LEASE_MS
+from order_tracking.store import TrackingStore
+
+from tests.unit.conftest import LambdaContextStub, reply_frame
+from tests.unit.test_routes import current_tracking, emit_step
+
+
+def _in_thread(function, *args):
+    result = {}
+    thread = threading.Thread(target=lambda: result.setdefault("value", function(*args)))
+    thread.start()
+    return thread, result
+
+
+def _take_lease_as(tracking_id: str, connection_id: str, hold_ms: int = LEASE_MS) -> None:
+    now = int(time.time() * 1000)
+    assert TrackingStore().take_send_lease(connection_id, tracking_id, now + hold_ms, now) == ("acquired", now + hold_ms)
+
+
+def test_an_error_answering_a_switch_waits_for_the_old_trackings_post_in_flight(routes, aws):
+    routes.connect("conn-a")
+    routes.track("conn-a", "ZX-1001")
+    old = current_tracking(aws, "conn-a")
+    _take_lease_as(old, "conn-a")  # the old emit passed its fence and is posting right now
+    thread, result = _in_thread(routes.track, "conn-a", "ZX-9999")
+    time.sleep(0.4)
+    assert thread.is_alive(), "the answer must not overtake the old tracking's post"
+    TrackingStore().release_send_lease("conn-a", old)
+    thread.join(5)
+    assert reply_frame(result["value"])["code"] == "order_not_found"
+
+
+def test_the_new_trackings_first_event_waits_for_the_old_trackings_post_in_flight(routes, aws):
+    client = routes.connect("conn-a")
+    routes.track("conn-a", "ZX-1001")
+    old = current_tracking(aws, "conn-a")
+    _take_lease_as(old, "conn-a")
+    routes.track("conn-a", "ZX-1003")
+    new = current_tracking(aws, "conn-a")
+    thread, result = _in_thread(emit_step, aws, new, 1)
+    time.sleep(0.4)
+    assert thread.is_alive() and client.frames == []
+    TrackingStore().release_send_lease("conn-a", old)
+    thread.join(5)
+    assert result["value"] == "sent"
+    assert [f["trackingId"] for f in client.wait_for(1)] == [new]
+
+
+def test_a_lease_left_by_a_crashed_emit_expires(routes, aws):
+    routes.connect("conn-a")
+    routes.track("conn-a", "ZX-1001")
+    _take_lease_as(current_tracking(aws, "conn-a"), "conn-a", hold_ms=300)
+    started = time.monotonic()
+    assert reply_frame(routes.track("conn-a", "ZX-9999"))["code"] == "order_not_found"
+    assert 0.2 <= time.monotonic() - started < 2
+
+
+def test_an_old_emit_that_stored_before_the_switch_does_not_post_after_it(routes, aws):
+    """The append took, then the connection switched before the post: the event is kept, not sent."""
+    client = routes.connect("conn-a")
+    routes.track("conn-a", "ZX-1001")
+    old = current_tracking(aws, "conn-a")
+    store = TrackingStore()
+    frame = {
+        "type": "order_created",
+        "label": "Order received",
+        "status": "pending",
+        "orderId": "ZX-1001",
+        "at": "2026-11-28T10:00:00.000Z",
+        "seq": 1,
+        "trackingId": old,
+        "eventId": f"{old}#1",
+    }
+    tracking = store.append_event(old, old, frame)
+    routes.track("conn-a", "ZX-1003")  # the switch lands between the old emit's append and its post
+    from order_tracking.tracking import _send
+
+    assert _send(store, tracking, frame) == "stored"
+    assert client.frames == []
+
+
+def test_throttling_that_outlasts_botocore_retries_surfaces_as_a_retryable_fault(routes, aws, monkeypatch):
+    routes.connect("conn-a")
+    routes.track("conn-a", "ZX-1001")
+    tracking_id = current_tracking(aws, "conn-a")
+    throttled = ClientError(
+        {
+            "Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"},
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        },
+        "UpdateItem",
+    )
+
+    def still_throttled(*args, **kwargs):
+        raise throttled
+
+    monkeypatch.setattr(TrackingStore, "append_event", still_throttled)
+    payload = {
+        "trackingId": tracking_id,
+        "executionName": tracking_id,
+        "event": {"seq": 1, "orderId": "ZX-1001", "type": "order_created", "label": "Order received", "status": "pending"},
+    }
+    try:
+        emit.handler(payload, LambdaContextStub())
+    except emit.TransientFault as fault:
+        assert "slow down" in str(fault)
+    else:
+        raise AssertionError("expected TransientFault, which the state machine retries")
+    monkeypatch.undo()
+    # Nothing was stored by the failed attempt; the retry stores and sends the event once.
+    assert emit_step(aws, tracking_id, 1) == "sent"
+    assert emit_step(aws, tracking_id, 1) == "duplicate"
