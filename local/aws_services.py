@@ -12,12 +12,13 @@ import logging
 import os
 import re
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
 import boto3
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
 from local import moto_patches
@@ -39,7 +40,11 @@ class _FirstLine(logging.Filter):
         return True
 
 
-logging.getLogger("moto.stepfunctions").addFilter(_FirstLine())
+# A filter on a logger does not see its children's records: filter at a handler of our own instead.
+_moto_handler = logging.StreamHandler()
+_moto_handler.addFilter(_FirstLine())
+logging.getLogger("moto.stepfunctions").addHandler(_moto_handler)
+logging.getLogger("moto.stepfunctions").propagate = False
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
 
 
@@ -106,7 +111,15 @@ def _dynamodb_fault(start_response: Callable) -> list[bytes]:
 
 def _respond(start_response: Callable, status: str, payload: Any, headers: dict[str, str]) -> list[bytes]:
     body = json.dumps(payload).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *headers.items()])
+    start_response(
+        status,
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            ("x-amzn-RequestId", str(uuid.uuid4())),
+            *headers.items(),
+        ],
+    )
     return [body]
 
 
@@ -116,7 +129,7 @@ class LocalAws:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         moto_patches.apply()
         self.runtime: LambdaRuntime | None = None
-        app = LambdaInvokeMiddleware(DomainDispatcherApplication(create_backend_app), lambda: self.runtime)
+        app = LambdaInvokeMiddleware(moto_patches.CachingDispatcher(create_backend_app), lambda: self.runtime)
         self._server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
         self.port = self._server.server_address[1]
         self.endpoint = f"http://{host}:{self.port}"

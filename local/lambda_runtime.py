@@ -11,12 +11,12 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import os
+import signal
 import sys
 import time
 import traceback
 import uuid
 from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,15 +67,32 @@ def _worker_init(code_dir: str, handler: str, environment: dict[str, str]) -> No
     _handler = getattr(importlib.import_module(module_name), function_name)
 
 
-def _worker_invoke(event: Any, name: str, arn: str, memory_mb: int, deadline: float) -> tuple[str, Any]:
+class _Timeout(Exception):
+    pass
+
+
+def _on_alarm(signum, frame) -> None:
+    raise _Timeout()
+
+
+def _worker_invoke(event: Any, name: str, arn: str, memory_mb: int, timeout_seconds: int) -> tuple[str, Any]:
+    # The function's timeout runs from when this environment starts the invocation, as on Lambda
+    # (time queued for a free worker does not count).
+    deadline = time.time() + timeout_seconds
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, timeout_seconds)
     try:
         return "ok", _handler(event, LambdaContext(name, arn, memory_mb, deadline))
+    except _Timeout:
+        return "error", {"errorType": "Sandbox.Timedout", "errorMessage": f"Task timed out after {timeout_seconds:.2f} seconds"}
     except Exception as error:  # the Lambda service reports any exception as a function error
         return "error", {
             "errorType": type(error).__name__,
             "errorMessage": str(error),
             "stackTrace": traceback.format_exception(error),
         }
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 # -- in local mode's process -------------------------------------------------------------------
@@ -142,12 +159,8 @@ class LambdaRuntime:
     def invoke(self, name_or_arn: str, event: Any) -> Invocation:
         spec = self.spec(name_or_arn)
         started = time.time()
-        deadline = started + spec.timeout_seconds
-        future = self._pool(spec).submit(_worker_invoke, event, spec.name, spec.arn, spec.memory_mb, deadline)
-        try:
-            status, value = future.result(timeout=spec.timeout_seconds + 30)  # + the first cold start
-        except FutureTimeout:
-            status, value = "error", {"errorType": "Sandbox.Timedout", "errorMessage": f"{spec.name} timed out"}
+        future = self._pool(spec).submit(_worker_invoke, event, spec.name, spec.arn, spec.memory_mb, spec.timeout_seconds)
+        status, value = future.result()
         elapsed = (time.time() - started) * 1000
         return Invocation(payload=value, duration_ms=elapsed) if status == "ok" else Invocation(error=value, duration_ms=elapsed)
 

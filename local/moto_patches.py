@@ -10,6 +10,10 @@ these touch its internals; each patch says where moto differs from AWS and what 
   execution (a ceiling of about 15-25 executions per second). We cache the parse tree per definition
   (the evaluation components are still built fresh per execution, so no state is shared) and one
   client per (region, service).
+- Throughput: moto's server resolves the service of every request under one global lock, listing
+  its own package directory each time, and its interpreter builds a JSONPath parser (ply's LR tables)
+  for every path it evaluates. `CachingDispatcher` remembers the app per signed service and region;
+  JSONPath expressions are parsed once per path.
 - Memory: moto keeps every execution, with its history, and every worker thread in
   `parser.utils.TMP_THREADS` forever (about 58 KB per execution). `prune_finished_executions()`
   drops finished ones; local mode calls it periodically so a long run stays flat.
@@ -22,15 +26,20 @@ from __future__ import annotations
 
 import datetime
 import random
+import re
 import threading
 from functools import lru_cache
 
+from jsonpath_ng import parse as jsonpath_parse
+from jsonpath_ng.ext import parse as jsonpath_ext_parse
 from moto.core.config import default_user_config
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.stepfunctions.parser import utils as parser_utils
+from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.intrinsic.function.statesfunction.math_operations import math_random
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.parse import asl_parser
-from moto.stepfunctions.parser.asl.utils import boto_client
+from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 
 _applied = False
 
@@ -73,6 +82,24 @@ def _client_for(region: str, service: str, state_credentials=None):
     return _cached_client(region, service)
 
 
+class CachingDispatcher(DomainDispatcherApplication):
+    """moto's WSGI dispatcher, remembering which backend app serves a SigV4-signed service and region."""
+
+    def __init__(self, create_app) -> None:
+        super().__init__(create_app)
+        self._apps: dict[tuple[str, str, str], object] = {}
+
+    def get_application(self, environ):
+        scope = re.search(r"Credential=[^/]+/\d+/([^/]+)/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+        if scope is None or environ.get("PATH_INFO", "").startswith("/moto-api"):
+            return super().get_application(environ)
+        key = (scope.group(1), scope.group(2), environ.get("HTTP_X_AMZ_TARGET", "").split(".", 1)[0])
+        app = self._apps.get(key)
+        if app is None:
+            app = self._apps[key] = super().get_application(environ)
+        return app
+
+
 def prune_finished_executions(keep_seconds: float = 60.0) -> int:
     """Forget executions that ended more than `keep_seconds` ago and their finished threads."""
     # With execute_state_machine, moto keeps state machines in the parser's backends.
@@ -113,4 +140,6 @@ def apply() -> None:
     asl_parser.AmazonStateLanguageParser.parse = staticmethod(_parse_cached)
     boto_client.boto_client_for = _client_for
     lambda_eval_utils.boto_client_for = _client_for
+    json_path.parse = lru_cache(maxsize=1024)(jsonpath_ext_parse)
+    result_path.parse = lru_cache(maxsize=1024)(jsonpath_parse)
     _applied = True

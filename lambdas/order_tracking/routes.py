@@ -30,7 +30,11 @@ def reply(frame: dict[str, Any] | None = None) -> Reply:
 
 
 def websocket_route(handle: Callable[[dict[str, Any]], Reply]) -> Callable[[dict[str, Any], Any], Reply]:
-    """Wrap a route: log with the connection id, answer ProtocolError and any crash with an `error` frame."""
+    """Wrap a route: log with the connection id, answer ProtocolError and any crash with an `error` frame.
+
+    On $connect a crash answers 500 instead, so API Gateway refuses the handshake: a connection that
+    could not be stored must not open.
+    """
 
     @functools.wraps(handle)
     @logger.inject_lambda_context(clear_state=True)
@@ -44,6 +48,8 @@ def websocket_route(handle: Callable[[dict[str, Any]], Reply]) -> Callable[[dict
             return reply(refused.frame())
         except Exception:
             logger.exception("route failed")
+            if request.get("eventType") == "CONNECT":
+                return {"statusCode": 500}
             return reply(error_frame(ErrorCode.INTERNAL, None))
 
     return handler

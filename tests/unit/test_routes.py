@@ -212,3 +212,13 @@ def test_track_order_frames_with_bad_fields_get_bad_request_and_change_nothing(r
     # A refused frame does not end the running tracking.
     assert current_tracking(aws, "conn-a") == tracking_id
     assert emit_step(aws, tracking_id, 1) == "sent"
+
+
+def test_a_connect_that_cannot_store_the_connection_refuses_the_handshake(routes, monkeypatch):
+    from order_tracking.store import TrackingStore
+
+    def unavailable(*args, **kwargs):
+        raise RuntimeError("DynamoDB unavailable")
+
+    monkeypatch.setattr(TrackingStore, "put_connection", unavailable)
+    assert routes.call("$connect", "conn-x") == {"statusCode": 500}
