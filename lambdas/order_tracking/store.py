@@ -49,6 +49,16 @@ def _condition_failed(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+def _update_if(table: Any, **request: Any) -> dict[str, Any] | None:
+    """A conditional `update_item`: its response, or None when the condition did not hold."""
+    try:
+        return table.update_item(**request)
+    except ClientError as error:
+        if _condition_failed(error):
+            return None
+        raise
+
+
 @dataclass
 class Tracking:
     tracking_id: str
@@ -131,18 +141,16 @@ class TrackingStore:
             update, values = "REMOVE trackingId", {}
         else:
             update, values = "SET trackingId = :t", {":t": tracking_id}
-        try:
-            result = self.connections.update_item(
-                Key={"connectionId": connection_id},
-                UpdateExpression=update,
-                ConditionExpression="attribute_exists(connectionId)",
-                ReturnValues="UPDATED_OLD",
-                **({"ExpressionAttributeValues": values} if values else {}),
-            )
-        except ClientError as error:
-            if _condition_failed(error):
-                raise LookupError(connection_id) from None
-            raise
+        result = _update_if(
+            self.connections,
+            Key={"connectionId": connection_id},
+            UpdateExpression=update,
+            ConditionExpression="attribute_exists(connectionId)",
+            ReturnValues="UPDATED_OLD",
+            **({"ExpressionAttributeValues": values} if values else {}),
+        )
+        if result is None:
+            raise LookupError(connection_id)
         return result.get("Attributes", {}).get("trackingId")
 
     def take_send_lease(self, connection_id: str, tracking_id: str, until_ms: int, now_ms: int) -> tuple[str, int]:
@@ -171,16 +179,13 @@ class TrackingStore:
         return "acquired", until_ms
 
     def release_send_lease(self, connection_id: str, tracking_id: str) -> None:
-        try:
-            self.connections.update_item(
-                Key={"connectionId": connection_id},
-                UpdateExpression="REMOVE leaseOwner, leaseUntil",
-                ConditionExpression="leaseOwner = :t",
-                ExpressionAttributeValues={":t": tracking_id},
-            )
-        except ClientError as error:
-            if not _condition_failed(error):
-                raise
+        _update_if(
+            self.connections,
+            Key={"connectionId": connection_id},
+            UpdateExpression="REMOVE leaseOwner, leaseUntil",
+            ConditionExpression="leaseOwner = :t",
+            ExpressionAttributeValues={":t": tracking_id},
+        )
 
     def foreign_lease_until(self, connection_id: str, tracking_id: str | None) -> int:
         """Until when (epoch ms) a tracking other than `tracking_id` holds the connection's send lease; 0: none."""
@@ -226,50 +231,42 @@ class TrackingStore:
 
         Only if `connection_id` still holds it (a tracking resumed elsewhere is not ours to end).
         """
-        try:
-            self.trackings.update_item(
+        return (
+            _update_if(
+                self.trackings,
                 Key={"trackingId": tracking_id},
                 UpdateExpression="SET #state = :ended REMOVE connectionId",
                 ConditionExpression="connectionId = :c",
                 ExpressionAttributeNames={"#state": "state"},
                 ExpressionAttributeValues={":ended": ENDED, ":c": connection_id},
             )
-            return True
-        except ClientError as error:
-            if _condition_failed(error):
-                return False
-            raise
+            is not None
+        )
 
     def detach_tracking(self, tracking_id: str, connection_id: str) -> bool:
         """The connection is gone: keep the tracking running and its events for resume."""
-        try:
-            self.trackings.update_item(
+        return (
+            _update_if(
+                self.trackings,
                 Key={"trackingId": tracking_id},
                 UpdateExpression="REMOVE connectionId",
                 ConditionExpression="connectionId = :c",
                 ExpressionAttributeValues={":c": connection_id},
             )
-            return True
-        except ClientError as error:
-            if _condition_failed(error):
-                return False
-            raise
+            is not None
+        )
 
     def attach_tracking(self, tracking_id: str, connection_id: str, customer_id: str) -> Tracking | None:
         """Re-point a customer's tracking to a new connection; returns it with every stored event."""
-        try:
-            result = self.trackings.update_item(
-                Key={"trackingId": tracking_id},
-                UpdateExpression="SET connectionId = :c",
-                ConditionExpression="customerId = :customer",
-                ExpressionAttributeValues={":c": connection_id, ":customer": customer_id},
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as error:
-            if _condition_failed(error):
-                return None
-            raise
-        return Tracking.from_item(result["Attributes"])
+        result = _update_if(
+            self.trackings,
+            Key={"trackingId": tracking_id},
+            UpdateExpression="SET connectionId = :c",
+            ConditionExpression="customerId = :customer",
+            ExpressionAttributeValues={":c": connection_id, ":customer": customer_id},
+            ReturnValues="ALL_NEW",
+        )
+        return Tracking.from_item(result["Attributes"]) if result else None
 
     def append_event(self, tracking_id: str, execution_name: str, frame: dict[str, Any]) -> Tracking:
         """Store `frame` as the tracking's next event: the fence and the idempotency check in one write.
@@ -297,13 +294,10 @@ class TrackingStore:
 
     def mark_sent(self, tracking_id: str, seq: int) -> None:
         """Record that event `seq` reached the connection, so a repeated emit does not post it again."""
-        try:
-            self.trackings.update_item(
-                Key={"trackingId": tracking_id},
-                UpdateExpression="SET sentSeq = :seq",
-                ConditionExpression="sentSeq < :seq",
-                ExpressionAttributeValues={":seq": seq},
-            )
-        except ClientError as error:
-            if not _condition_failed(error):
-                raise
+        _update_if(
+            self.trackings,
+            Key={"trackingId": tracking_id},
+            UpdateExpression="SET sentSeq = :seq",
+            ConditionExpression="sentSeq < :seq",
+            ExpressionAttributeValues={":seq": seq},
+        )
