@@ -10,7 +10,9 @@ export AWS_EC2_METADATA_DISABLED := true
 # The CDK CLI runs `python3 app.py`: make it the virtualenv's.
 CDK := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx --no-install cdk
 
-.PHONY: install dev test lint synth deploy destroy lock clean
+.PHONY: install dev test lint synth deploy destroy lock clean token
+
+CUSTOMER ?= demo
 
 $(INSTALLED): requirements.lock package-lock.json
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +25,10 @@ install: $(INSTALLED)
 
 dev: install
 	$(PY) -m local run
+
+# A token for CUSTOMER (default demo) and a ready URL; STACK=OrderTracking-dev signs for a deployed stack.
+token: install
+	$(PY) -m local token --customer $(CUSTOMER) $(if $(STACK),--deployed $(STACK))
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -32,8 +32,8 @@ def acknowledge_stack_findings(stack: cdk.Stack) -> None:
     acknowledge(
         stack,
         "APIG4",
-        "Authorization of a WebSocket API happens at $connect (the other routes cannot carry one); "
-        "the $connect authorizer is issue 6. Until then $connect stores the demo customer.",
+        "A WebSocket API authorizes the handshake: $connect has the token authorizer; the other routes "
+        "cannot carry one and run only on connections it admitted.",
     )
     acknowledge(
         stack,

@@ -23,6 +23,7 @@ class StackConfig:
     throttle_rate_limit: int
     throttle_burst_limit: int
     retention_hours: int
+    max_connections_per_customer: int = 10
 
     @classmethod
     def from_context(cls, scope: Construct) -> StackConfig:
@@ -35,6 +36,7 @@ class StackConfig:
             throttle_rate_limit=int(ctx("throttleRateLimit") or 100),
             throttle_burst_limit=int(ctx("throttleBurstLimit") or 200),
             retention_hours=int(ctx("retentionHours") or 24),
+            max_connections_per_customer=int(ctx("maxConnectionsPerCustomer") or 10),
         )
         config.validate()
         return config

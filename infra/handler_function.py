@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
+import shutil
 from pathlib import Path
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+import jsii
+from aws_cdk import Aws, BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -18,8 +21,40 @@ POWERTOOLS_LAYER = "AWSLambdaPowertoolsPythonV3-python314-arm64"
 SERVICE_NAME = "order-tracking"
 
 
+EXCLUDE = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache"]
+
+
 def lambdas_code() -> lambda_.Code:
-    return lambda_.Code.from_asset(str(LAMBDAS_DIR), exclude=["**/__pycache__", "**/*.pyc", "**/.pytest_cache"])
+    return lambda_.Code.from_asset(str(LAMBDAS_DIR), exclude=EXCLUDE)
+
+
+@jsii.implements(ILocalBundling)
+class _WithInstalledPackages:
+    """Bundles `lambdas/` plus pure-Python packages copied from this environment, at the versions
+    requirements.lock pins: no Docker, no download, nothing vendored into the repository."""
+
+    def __init__(self, packages: list[str]) -> None:
+        self.packages = packages
+
+    def try_bundle(self, output_dir: str, *_args, **_options) -> bool:
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
+        shutil.copytree(LAMBDAS_DIR, output_dir, dirs_exist_ok=True, ignore=ignore)
+        for name in self.packages:
+            package_dir = Path(importlib.import_module(name).__file__).parent
+            shutil.copytree(package_dir, Path(output_dir) / name, dirs_exist_ok=True, ignore=ignore)
+        return True
+
+
+def lambdas_code_with(*packages: str) -> lambda_.Code:
+    """`lambdas/` and the named pure-Python packages (for a function that needs more than the layer)."""
+    return lambda_.Code.from_asset(
+        str(LAMBDAS_DIR),
+        exclude=EXCLUDE,
+        bundling=BundlingOptions(
+            image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.14"),  # unused: bundled locally
+            local=_WithInstalledPackages(list(packages)),
+        ),
+    )
 
 
 class HandlerFunctions(Construct):
@@ -37,7 +72,14 @@ class HandlerFunctions(Construct):
             f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:017000801446:layer:{POWERTOOLS_LAYER}:{powertools_layer_version}",
         )
 
-    def add(self, construct_id: str, module: str, environment: dict[str, str], timeout_seconds: int = 10) -> lambda_.Function:
+    def add(
+        self,
+        construct_id: str,
+        module: str,
+        environment: dict[str, str],
+        timeout_seconds: int = 10,
+        code: lambda_.Code | None = None,
+    ) -> lambda_.Function:
         log_group = logs.LogGroup(
             self,
             f"{construct_id}Logs",
@@ -54,7 +96,7 @@ class HandlerFunctions(Construct):
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler=f"handlers.{module}.handler",
-            code=self._code,
+            code=code or self._code,
             layers=[self._layer],
             memory_size=256,
             timeout=Duration.seconds(timeout_seconds),

@@ -42,10 +42,18 @@ class RealtimeApi(Construct):
         """The connection management API (`POST @connections/{id}`) of this stage, as https URL."""
         return self.stage.callback_url
 
-    def add_route(self, route_key: str, handler: lambda_.IFunction, *, return_response: bool = False) -> None:
-        """Route `route_key` to `handler`; with `return_response`, the handler's body goes back to the client."""
+    def add_route(
+        self,
+        route_key: str,
+        handler: lambda_.IFunction,
+        *,
+        return_response: bool = False,
+        authorizer: apigwv2.IWebSocketRouteAuthorizer | None = None,
+    ) -> None:
+        """Route `route_key` to `handler`; with `return_response`, the handler's body goes back to the
+        client. Only $connect can have an authorizer (WebSocket APIs authorize the handshake)."""
         integration = integrations.WebSocketLambdaIntegration(f"{route_key.strip('$')}Integration", handler)
         if route_key == "$connect":
-            self.api.add_route(route_key, integration=integration)
+            self.api.add_route(route_key, integration=integration, authorizer=authorizer)
         else:
             self.api.add_route(route_key, integration=integration, return_response=return_response)

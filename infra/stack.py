@@ -6,6 +6,7 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.authentication import Authentication
 from infra.compliance import acknowledge, acknowledge_stack_findings
 from infra.config import StackConfig
 from infra.handler_function import HandlerFunctions
@@ -46,7 +47,12 @@ class OrderTrackingStack(Stack):
         emit = functions.add("EmitFunction", "emit", {**common_env, **management_env})
         workflow = TrackingWorkflow(self, "Workflow", emit_function=emit, log_retention=logs.RetentionDays.ONE_MONTH)
 
-        connect = functions.add("ConnectFunction", "connect", common_env)
+        auth = Authentication(self, "Auth", functions=functions)
+        connect = functions.add(
+            "ConnectFunction",
+            "connect",
+            {**common_env, "MAX_CONNECTIONS_PER_CUSTOMER": str(config.max_connections_per_customer)},
+        )
         disconnect = functions.add("DisconnectFunction", "disconnect", common_env)
         track_order = functions.add(
             "TrackOrderFunction",
@@ -64,7 +70,7 @@ class OrderTrackingStack(Stack):
         default = functions.add("DefaultFunction", "default", {})
 
         # Least privilege: each function gets the calls it makes, on the tables it touches.
-        tables.connections.grant(connect, "dynamodb:PutItem")
+        tables.connections.grant(connect, "dynamodb:PutItem", "dynamodb:Query")
         tables.connections.grant(disconnect, "dynamodb:DeleteItem")
         tables.trackings.grant(disconnect, "dynamodb:UpdateItem")
         tables.connections.grant(track_order, "dynamodb:GetItem", "dynamodb:UpdateItem")
@@ -88,9 +94,16 @@ class OrderTrackingStack(Stack):
             f"IAM5[Resource::<{emit_id}.Arn>:*]",
             "CDK's LambdaInvoke grants the emit function and its versions (FunctionName:*); no other function.",
         )
+        connections_id = self.get_logical_id(tables.connections.node.default_child)
+        acknowledge(
+            self,
+            f"IAM5[Resource::<{connections_id}.Arn>/index/*]",
+            "CDK's Table.grant covers a table's indexes as index/*; the connections table has one "
+            "(byCustomer, which $connect queries to enforce the per-customer cap).",
+        )
         acknowledge_stack_findings(self)
 
-        api.add_route("$connect", connect)
+        api.add_route("$connect", connect, authorizer=auth.authorizer)
         api.add_route("$disconnect", disconnect)
         api.add_route("track_order", track_order, return_response=True)
         api.add_route("ping", ping, return_response=True)
@@ -100,3 +113,4 @@ class OrderTrackingStack(Stack):
         CfnOutput(self, "ConnectionsEndpoint", value=api.connections_endpoint)
         CfnOutput(self, "StateMachineArn", value=workflow.state_machine.state_machine_arn)
         CfnOutput(self, "OrdersTableName", value=tables.orders.table_name)
+        CfnOutput(self, "SigningSecretArn", value=auth.signing_secret.secret_arn, description="make token reads it")

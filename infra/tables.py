@@ -7,6 +7,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
 TTL_ATTRIBUTE = "expiresAt"
+CONNECTIONS_BY_CUSTOMER = "byCustomer"
 
 
 class Tables(Construct):
@@ -16,6 +17,12 @@ class Tables(Construct):
         super().__init__(scope, construct_id)
         # One item per open WebSocket connection: its customer and its current tracking.
         self.connections = self._table("Connections", "connectionId")
+        # Open connections per customer, for the per-customer cap at $connect.
+        self.connections.add_global_secondary_index(
+            index_name=CONNECTIONS_BY_CUSTOMER,
+            partition_key=dynamodb.Attribute(name="customerId", type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+        )
         # One item per tracking: its connection, its execution, next seq and the events emitted so far.
         self.trackings = self._table("Trackings", "trackingId")
         # One item per order: its owner and its event list (seeded at deploy by SeedOrders).

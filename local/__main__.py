@@ -15,6 +15,17 @@ def _non_negative(value: str) -> int:
     return number
 
 
+def _print_token(args: argparse.Namespace) -> None:
+    from local.tokens import deployed_token, local_signing_secret, mint, with_token
+
+    if args.deployed:
+        token, url = deployed_token(args.deployed, args.customer, args.ttl)
+        print(f"token: {token}\nwebsocket: {url}\nclient: add ?token={token} to the client URL")
+        return
+    token = mint(args.customer, local_signing_secret(), args.ttl)
+    print(f"token: {token}\nclient: {with_token(args.client_url, token)}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m local", description="Run the order-tracking stack on localhost.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -26,10 +37,19 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--max-delay", type=_non_negative, help="seconds; overrides the stack's maxDelaySeconds")
     run.add_argument("--idle-timeout", type=float, default=600, help="seconds without a client message before closing")
     run.add_argument("--max-lifetime", type=float, default=7200, help="seconds a connection may live")
+    run.add_argument("--max-connections-per-customer", type=int, help="overrides the stack's maxConnectionsPerCustomer")
     run.add_argument("--workers", type=int, default=2, help="Lambda worker processes per function")
     run.add_argument("--log-level", default="WARNING", help="handlers' Powertools log level (INFO shows their JSON logs)")
     run.add_argument("--quiet", action="store_true", help="print only the ready lines and errors")
+    token = commands.add_parser("token", help="print a customer token and a ready client URL")
+    token.add_argument("--customer", default="demo")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds the token is valid")
+    token.add_argument("--deployed", metavar="STACK", help="sign with the secret of this deployed stack (e.g. OrderTracking-dev)")
+    token.add_argument("--client-url", default="http://127.0.0.1:8000/", help="local client URL to print")
     args = parser.parse_args(argv)
+    if args.command == "token":
+        _print_token(args)
+        return
     if args.min_delay is not None and args.max_delay is not None and args.min_delay > args.max_delay:
         parser.error("--min-delay must not exceed --max-delay")
     options = LocalOptions(
@@ -41,6 +61,7 @@ def main(argv: list[str] | None = None) -> None:
         idle_timeout=args.idle_timeout,
         max_lifetime=args.max_lifetime,
         workers=args.workers,
+        max_connections_per_customer=args.max_connections_per_customer,
         log_level=args.log_level,
         quiet=args.quiet,
     )

@@ -159,6 +159,7 @@ class LocalAws:
             "AWS_ENDPOINT_URL_SFN": self.endpoint,
             "AWS_ENDPOINT_URL_STEPFUNCTIONS": self.endpoint,
             "AWS_ENDPOINT_URL_LAMBDA": self.endpoint,
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.endpoint,
         }
 
     def client(self, service: str):
@@ -171,8 +172,9 @@ class LocalAws:
             aws_session_token="local",
         )
 
-    def provision(self, stack: SynthesizedStack) -> None:
-        """Create the stack's tables and state machines, then replay its seed SDK calls."""
+    def provision(self, stack: SynthesizedStack, secret_value: str) -> None:
+        """Create the stack's tables, secrets (with `secret_value`: CloudFormation would generate one)
+        and state machines, then replay its seed SDK calls."""
         dynamodb = self.client("dynamodb")
         for table in stack.tables():
             extra = {"GlobalSecondaryIndexes": table.global_secondary_indexes} if table.global_secondary_indexes else {}
@@ -187,6 +189,9 @@ class LocalAws:
                 dynamodb.update_time_to_live(
                     TableName=table.name, TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute}
                 )
+        secrets = self.client("secretsmanager")
+        for name in stack.secrets():
+            secrets.create_secret(Name=name, SecretString=secret_value)
         sfn = self.client("stepfunctions")
         for machine in stack.state_machines():
             sfn.create_state_machine(

@@ -19,10 +19,12 @@ from local.console import Console
 from local.lambda_runtime import LambdaRuntime
 from local.synth import ROOT, ensure_synth
 from local.template import SynthesizedStack
+from local.tokens import DEMO_CUSTOMER_ID, local_signing_secret, mint, with_token
 from local.web_server import StaticSite
 from local.websocket_gateway import IDLE_TIMEOUT_SECONDS, MAX_LIFETIME_SECONDS, WebSocketGateway
 
 PRUNE_EVERY_SECONDS = 30
+DEV_TOKEN_SECONDS = 12 * 3600  # the demo customer's token in config.json and the printed URL
 
 
 @dataclass
@@ -35,6 +37,7 @@ class LocalOptions:
     idle_timeout: float = IDLE_TIMEOUT_SECONDS
     max_lifetime: float = MAX_LIFETIME_SECONDS
     workers: int = 2
+    max_connections_per_customer: int | None = None  # None: the stack's cap
     log_level: str = "WARNING"  # the handlers' Powertools log level
     quiet: bool = False
     cdk_out: Path = ROOT / "cdk.out"
@@ -47,12 +50,14 @@ class LocalMode:
         self.console = console or Console(quiet=options.quiet)
         self._stop_pruning = threading.Event()
 
-    def _delay_overrides(self) -> dict[str, str]:
+    def _env_overrides(self) -> dict[str, str]:
         overrides = {"POWERTOOLS_LOG_LEVEL": self.options.log_level}
         if self.options.min_delay is not None:
             overrides["MIN_DELAY_SECONDS"] = str(self.options.min_delay)
         if self.options.max_delay is not None:
             overrides["MAX_DELAY_SECONDS"] = str(self.options.max_delay)
+        if self.options.max_connections_per_customer is not None:
+            overrides["MAX_CONNECTIONS_PER_CUSTOMER"] = str(self.options.max_connections_per_customer)
         return overrides
 
     async def start(self) -> None:
@@ -60,7 +65,9 @@ class LocalMode:
         stack = SynthesizedStack.load(ensure_synth(opts.cdk_out))
         api = stack.websocket_api()
         self.aws = LocalAws(host=opts.host).start()
-        self.aws.provision(stack)
+        secret = local_signing_secret()
+        self.aws.provision(stack, secret)
+        self.dev_token = mint(DEMO_CUSTOMER_ID, secret, DEV_TOKEN_SECONDS)
         self.gateway = WebSocketGateway(
             api,
             lambda function, event: self.runtime.invoke(function, event),  # noqa: PLW0108 - runtime comes later
@@ -76,15 +83,16 @@ class LocalMode:
             stack.functions(),
             aws_environment=self.aws.environment,
             value_rewrites={api.callback_url: self.gateway.management_endpoint},
-            env_overrides=self._delay_overrides(),
+            env_overrides=self._env_overrides(),
             workers_per_function=opts.workers,
         )
         self.aws.runtime = self.runtime
         await asyncio.get_running_loop().run_in_executor(None, self.runtime.warm_up)
-        self.site = StaticSite(opts.client_dir, {"wsUrl": self.gateway.url}, host=opts.host, port=opts.web_port).start()
+        config = {"wsUrl": self.gateway.url, "token": self.dev_token}
+        self.site = StaticSite(opts.client_dir, config, host=opts.host, port=opts.web_port).start()
         threading.Thread(target=self._prune, name="prune", daemon=True).start()
         self.console.log("READY", f"client    {self.site.url}")
-        self.console.log("READY", f"websocket {self.gateway.url}")
+        self.console.log("READY", f"websocket {with_token(self.gateway.url, self.dev_token)}")
         self.console.log("READY", f"aws       {self.aws.endpoint} (moto: DynamoDB, Step Functions)")
 
     def _prune(self) -> None:

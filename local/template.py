@@ -42,10 +42,17 @@ class FunctionSpec:
 
 
 @dataclass
+class AuthorizerSpec:
+    function: str  # logical id of the authorizer function
+    identity_source: list[str]  # e.g. ["route.request.querystring.token"]
+
+
+@dataclass
 class RouteSpec:
     route_key: str
     function: str  # logical id of the integrated function
     return_response: bool
+    authorizer: AuthorizerSpec | None = None
 
 
 @dataclass
@@ -95,6 +102,8 @@ class Resolver:
             return f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{logical_id}"
         if kind == "AWS::ApiGatewayV2::Api":
             return API_ID
+        if kind == "AWS::SecretsManager::Secret":
+            return logical_id  # its name: Secrets Manager takes a name wherever AWS passes the ARN
         if kind == "AWS::ApiGatewayV2::Stage":
             return self.resources[logical_id]["Properties"]["StageName"]
         return logical_id  # tables, functions, roles, log groups: named by their logical id
@@ -221,6 +230,13 @@ class SynthesizedStack:
             for lid, r in self._of_type("AWS::ApiGatewayV2::Integration").items()
         }
         responses = {r["Properties"]["RouteId"]["Ref"] for r in self._of_type("AWS::ApiGatewayV2::RouteResponse").values()}
+        authorizers = {
+            lid: AuthorizerSpec(
+                function=self._function_of_integration(r["Properties"]["AuthorizerUri"]),
+                identity_source=list(r["Properties"].get("IdentitySource", [])),
+            )
+            for lid, r in self._of_type("AWS::ApiGatewayV2::Authorizer").items()
+        }
         routes = {}
         for logical_id, resource in self._of_type("AWS::ApiGatewayV2::Route").items():
             props = resource["Properties"]
@@ -229,6 +245,7 @@ class SynthesizedStack:
                 route_key=props["RouteKey"],
                 function=integrations[integration_id],
                 return_response=logical_id in responses,
+                authorizer=authorizers[props["AuthorizerId"]["Ref"]] if "AuthorizerId" in props else None,
             )
         stage_name = stage["Properties"]["StageName"]
         return WebSocketApiSpec(
@@ -259,6 +276,10 @@ class SynthesizedStack:
                 )
             )
         return specs
+
+    def secrets(self) -> list[str]:
+        """The names (local ids) of the stack's Secrets Manager secrets."""
+        return [self.resolver.ref(lid) for lid in self._of_type("AWS::SecretsManager::Secret")]
 
     def sdk_calls(self) -> list[SdkCallSpec]:
         """The `on_create` calls of every AwsCustomResource, in template order."""

@@ -2,6 +2,9 @@
 management API, as the template's routes describe them.
 
 What it does as API Gateway does:
+- The $connect route's REQUEST authorizer runs first: a missing identity source is 401 without calling
+  it, its "Unauthorized" error is 401, another error 500, a policy that does not allow the route 403;
+  its `context` (and `principalId`) reaches every later event as `requestContext.authorizer`.
 - `$connect` runs before the handshake completes; a handler status >= 400 (or a handler error) refuses
   it with that HTTP status and no connection is made.
 - Each message picks its route by the route selection expression (`$request.body.type`), falling back
@@ -42,7 +45,7 @@ from local.console import Console
 from local.faults import PLAN
 from local.lambda_runtime import Invocation
 from local.management_api import Connection, ConnectionRegistry
-from local.template import WebSocketApiSpec
+from local.template import ACCOUNT_ID, API_ID, REGION, AuthorizerSpec, WebSocketApiSpec
 
 MAX_MESSAGE_BYTES = 128 * 1024
 IDLE_TIMEOUT_SECONDS = 10 * 60
@@ -105,6 +108,7 @@ class LiveConnection:
         self.connected_at = _epoch_ms()
         self.last_message = time.monotonic()
         self.close_reason: tuple[int, str] | None = None
+        self.identity: dict[str, Any] | None = None  # the authorizer's context, on every event
 
     def flush(self) -> None:
         for chunk in self.protocol.data_to_send():
@@ -193,8 +197,35 @@ class WebSocketGateway:
         self.console.log("INFO", "fault over: WebSocket side accepting connections again")
 
     async def _invoke(self, route_key: str, event: dict[str, Any]) -> Invocation:
-        function = self.api.routes[route_key].function
+        return await self._invoke_function(self.api.routes[route_key].function, event)
+
+    async def _invoke_function(self, function: str, event: dict[str, Any]) -> Invocation:
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._invoke_blocking, function, event)
+
+    async def _authorize(
+        self, spec: AuthorizerSpec, connection_id: str, target: str, headers: dict[str, str]
+    ) -> tuple[int, dict | None]:
+        """(0, authorizer context) when admitted, else (HTTP status, None)."""
+        query = dict(parse_qsl(urlsplit(target).query, keep_blank_values=True))
+        for source in spec.identity_source:
+            kind, _, name = source.removeprefix("route.request.").partition(".")
+            value = query.get(name) if kind == "querystring" else headers.get(name.lower())
+            if not value:
+                return 401, None
+        event = self._connect_event(connection_id, target, headers)
+        method_arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{API_ID}/{self.api.stage_name}/$connect"
+        event.update({"type": "REQUEST", "methodArn": method_arn, "stageVariables": {}})
+        invocation = await self._invoke_function(spec.function, event)
+        if invocation.error:
+            return (401 if invocation.error.get("errorMessage") == "Unauthorized" else 500), None
+        policy = invocation.payload if isinstance(invocation.payload, dict) else {}
+        statements = (policy.get("policyDocument") or {}).get("Statement") or []
+        allowed = any(
+            st.get("Effect") == "Allow" and st.get("Resource") in (method_arn, "*", [method_arn]) for st in statements
+        ) and not any(st.get("Effect") == "Deny" for st in statements)
+        if not allowed:
+            return 403, None
+        return 0, {**(policy.get("context") or {}), "principalId": policy.get("principalId")}
 
     def _spawn(self, coroutine) -> None:
         task = asyncio.create_task(coroutine)
@@ -274,8 +305,14 @@ class WebSocketGateway:
         if request is None:
             return
         connection_id = new_connection_id()
-        invocation = await self._invoke("$connect", self._connect_event(connection_id, target, headers))
-        status = 500 if invocation.error else int((invocation.payload or {}).get("statusCode", 200))
+        authorizer = self.api.routes["$connect"].authorizer
+        status, identity = await self._authorize(authorizer, connection_id, target, headers) if authorizer else (0, None)
+        if not status:
+            event = self._connect_event(connection_id, target, headers)
+            if identity is not None:
+                event["requestContext"]["authorizer"] = identity
+            invocation = await self._invoke("$connect", event)
+            status = 500 if invocation.error else int((invocation.payload or {}).get("statusCode", 200))
         if status >= 400:
             protocol.send_response(protocol.reject(status, _reason(status)))
             for chunk in protocol.data_to_send():
@@ -286,6 +323,7 @@ class WebSocketGateway:
         response = protocol.accept(request)
         protocol.send_response(response)
         live = LiveConnection(connection_id, protocol, writer, request)
+        live.identity = identity
         live.flush()
         if response.status_code != 101:
             await writer.drain()
@@ -300,7 +338,8 @@ class WebSocketGateway:
                 user_agent=headers.get("user-agent", ""),
             )
         )
-        self.console.log("CONNECT", f"{target}", connection_id)
+        who = f" customer={identity.get('customerId') or identity.get('principalId')}" if identity else ""
+        self.console.log("CONNECT", f"{urlsplit(target).path}{who}", connection_id)  # never the token
         try:
             await self._read_messages(reader, live)
         finally:
@@ -379,7 +418,7 @@ class WebSocketGateway:
     async def _disconnect(self, live: LiveConnection, code: int, reason: str) -> None:
         if "$disconnect" not in self.api.routes:
             return
-        event = self._base_event(live.connection_id, "$disconnect", "DISCONNECT", live.connected_at)
+        event = self._base_event(live.connection_id, "$disconnect", "DISCONNECT", live.connected_at, live.identity)
         event["requestContext"].update({"disconnectStatusCode": code, "disconnectReason": reason})
         event["headers"] = {"Host": f"{self.host}:{self.port}", "x-api-key": ""}
         invocation = await self._invoke("$disconnect", event)
@@ -388,8 +427,10 @@ class WebSocketGateway:
 
     # -- API Gateway event shapes -----------------------------------------------------------------
 
-    def _base_event(self, connection_id: str, route_key: str, event_type: str, connected_at: int) -> dict[str, Any]:
-        return {
+    def _base_event(
+        self, connection_id: str, route_key: str, event_type: str, connected_at: int, identity: dict | None = None
+    ) -> dict[str, Any]:
+        event = {
             "requestContext": {
                 "routeKey": route_key,
                 "eventType": event_type,
@@ -403,10 +444,13 @@ class WebSocketGateway:
                 "requestId": uuid.uuid4().hex[:16],
                 "domainName": f"{self.host}:{self.port}",
                 "connectionId": connection_id,
-                "apiId": "local",
+                "apiId": API_ID,
             },
             "isBase64Encoded": False,
         }
+        if identity is not None:
+            event["requestContext"]["authorizer"] = identity
+        return event
 
     def _connect_event(self, connection_id: str, target: str, headers: dict[str, str]) -> dict[str, Any]:
         event = self._base_event(connection_id, "$connect", "CONNECT", _epoch_ms())
@@ -423,7 +467,7 @@ class WebSocketGateway:
         return event
 
     def _message_event(self, live: LiveConnection, route_key: str, body: str, request_id: str) -> dict[str, Any]:
-        event = self._base_event(live.connection_id, route_key, "MESSAGE", live.connected_at)
+        event = self._base_event(live.connection_id, route_key, "MESSAGE", live.connected_at, live.identity)
         event["requestContext"]["messageId"] = request_id[:16]
         event["body"] = body
         return event

@@ -1,5 +1,7 @@
-"""$connect: store the connection and its customer. A non-2xx status refuses the handshake."""
+"""$connect: store the connection and its customer. A non-2xx status refuses the handshake: 429 when
+the customer already has the configured number of connections open."""
 
+from order_tracking import aws_clients
 from order_tracking.observability import logger
 from order_tracking.routes import connection_id, customer_id, websocket_route
 from order_tracking.store import TrackingStore
@@ -7,6 +9,12 @@ from order_tracking.store import TrackingStore
 
 @websocket_route
 def handler(event):
-    TrackingStore().put_connection(connection_id(event), customer_id(event))
-    logger.info("connected")
+    store = TrackingStore()
+    customer = customer_id(event)
+    cap = aws_clients.settings().max_connections_per_customer
+    if store.open_connections(customer) >= cap:
+        logger.warning("connection refused: customer at their cap", extra={"customer_id": customer, "cap": cap})
+        return {"statusCode": 429}
+    store.put_connection(connection_id(event), customer)
+    logger.info("connected", extra={"customer_id": customer})
     return {"statusCode": 200}

@@ -36,7 +36,12 @@ def management_api():
     return boto3.client("apigatewaymanagementapi", endpoint_url=settings().connections_endpoint, config=RETRY_CONFIG)
 
 
+@cache
+def secrets_manager():
+    return boto3.client("secretsmanager", config=RETRY_CONFIG)
+
+
 def reset() -> None:
     """Forget every client and the settings (tests change the environment between cases)."""
-    for factory in (settings, dynamodb, stepfunctions, management_api):
+    for factory in (settings, dynamodb, stepfunctions, management_api, secrets_manager):
         factory.cache_clear()

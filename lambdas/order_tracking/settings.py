@@ -20,6 +20,8 @@ class Settings:
     min_delay_seconds: int
     max_delay_seconds: int
     retention_hours: int
+    signing_secret_id: str
+    max_connections_per_customer: int
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -33,4 +35,6 @@ class Settings:
             min_delay_seconds=int(env("MIN_DELAY_SECONDS", "3")),
             max_delay_seconds=int(env("MAX_DELAY_SECONDS", "10")),
             retention_hours=int(env("RETENTION_HOURS", "24")),
+            signing_secret_id=env("SIGNING_SECRET_ID", ""),
+            max_connections_per_customer=int(env("MAX_CONNECTIONS_PER_CUSTOMER", "10")),
         )

@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from order_tracking import aws_clients
 from order_tracking.clock import epoch_seconds, iso_millis, now
 
+CONNECTIONS_BY_CUSTOMER = "byCustomer"  # the index infra/tables.py defines
 LIVE = "live"
 ENDED = "ended"
 # API Gateway closes a connection after 2 hours; keep its record a little longer than that.
@@ -125,6 +126,15 @@ class TrackingStore:
                 "expiresAt": epoch_seconds(moment + CONNECTION_TTL),
             }
         )
+
+    def open_connections(self, customer_id: str) -> int:
+        """How many connections the customer has open (the index is eventually consistent: a soft cap)."""
+        return self.connections.query(
+            IndexName=CONNECTIONS_BY_CUSTOMER,
+            KeyConditionExpression="customerId = :c",
+            ExpressionAttributeValues={":c": customer_id},
+            Select="COUNT",
+        )["Count"]
 
     def delete_connection(self, connection_id: str) -> str | None:
         """Delete the connection; returns the tracking it had, if any."""

@@ -28,7 +28,9 @@ DEADLINE_SECONDS = 240
 
 @pytest.fixture(scope="module")
 def faulty(cdk_out):
-    process = LocalModeProcess("--min-delay", "0", "--max-delay", "1", "--workers", "4").start()
+    process = LocalModeProcess(
+        "--min-delay", "0", "--max-delay", "1", "--workers", "4", "--max-connections-per-customer", "1000"
+    ).start()
     _faults(process, FAULTS)
     yield process
     _faults(process, dict.fromkeys(("dynamodb", "management", "lambda_retry"), 0))

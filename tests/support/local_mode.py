@@ -71,7 +71,7 @@ class LocalModeProcess:
 
     @property
     def management_url(self) -> str:
-        return self.ws_url.replace("ws://", "http://")
+        return self.ws_url.split("?", 1)[0].replace("ws://", "http://")
 
     def stop(self) -> int | None:
         if self.process and self.process.poll() is None:

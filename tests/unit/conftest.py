@@ -17,7 +17,7 @@ from local.template import SynthesizedStack
 from tests.support.events import websocket_event
 from tests.support.recording import RecordingManagementApi
 
-DELAYS = {"MIN_DELAY_SECONDS": "3", "MAX_DELAY_SECONDS": "10"}
+SIGNING_SECRET = "unit-test-signing-secret-of-sufficient-length"
 
 
 @pytest.fixture(scope="session")
@@ -46,14 +46,18 @@ def aws(stack: SynthesizedStack, management_api: RecordingManagementApi, monkeyp
     with mock_aws(config={"stepfunctions": {"execute_state_machine": False}}):
         dynamodb = boto3.client("dynamodb")
         for table in stack.tables():
+            extra = {"GlobalSecondaryIndexes": table.global_secondary_indexes} if table.global_secondary_indexes else {}
             dynamodb.create_table(
                 TableName=table.name,
                 KeySchema=table.key_schema,
                 AttributeDefinitions=table.attribute_definitions,
                 BillingMode="PAY_PER_REQUEST",
+                **extra,
             )
         for call in stack.sdk_calls():
             dynamodb.put_item(**call.parameters)
+        for name in stack.secrets():
+            boto3.client("secretsmanager").create_secret(Name=name, SecretString=SIGNING_SECRET)
         (machine,) = stack.state_machines()
         boto3.client("stepfunctions").create_state_machine(
             name=machine.name, definition=machine.definition, roleArn=machine.role_arn, type=machine.type
@@ -73,7 +77,7 @@ class Routes:
     def __init__(self, management_api: RecordingManagementApi) -> None:
         self.management_api = management_api
 
-    def call(self, route_key: str, connection_id: str, body: Any = None) -> dict[str, Any]:
+    def call(self, route_key: str, connection_id: str, body: Any = None, customer: str | None = None) -> dict[str, Any]:
         from handlers import connect, default, disconnect, ping, track_order
 
         handler = {
@@ -83,18 +87,19 @@ class Routes:
             "ping": ping.handler,
             "$default": default.handler,
         }[route_key]
-        return handler(websocket_event(route_key, connection_id, body), LambdaContextStub())
+        authorizer = {"customerId": customer, "principalId": customer} if customer else None
+        return handler(websocket_event(route_key, connection_id, body, authorizer), LambdaContextStub())
 
-    def connect(self, connection_id: str):
+    def connect(self, connection_id: str, customer: str | None = None):
         recorder = self.management_api.open(connection_id)
-        assert self.call("$connect", connection_id) == {"statusCode": 200}
+        assert self.call("$connect", connection_id, customer=customer) == {"statusCode": 200}
         return recorder
 
-    def track(self, connection_id: str, order_id: str, resume: dict | None = None) -> dict[str, Any]:
+    def track(self, connection_id: str, order_id: str, resume: dict | None = None, customer: str | None = None) -> dict[str, Any]:
         body = {"type": "track_order", "orderId": order_id}
         if resume:
             body["resume"] = resume
-        return self.call("track_order", connection_id, json.dumps(body))
+        return self.call("track_order", connection_id, json.dumps(body), customer=customer)
 
 
 class LambdaContextStub:

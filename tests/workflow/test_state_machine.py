@@ -21,7 +21,7 @@ DELAY = 1  # min = max: each later event comes exactly DELAY seconds after the o
 @pytest.fixture(scope="module")
 def system(stack):
     aws = LocalAws().start()
-    aws.provision(stack)
+    aws.provision(stack, secret_value="workflow-test-secret")
     management = RecordingManagementApi()
     aws.runtime = LambdaRuntime(
         stack.functions(),

@@ -1,0 +1,28 @@
+"""$connect authorizer (REQUEST, identity source `route.request.querystring.token`).
+
+A valid token admits the connection and passes the customer id to every route in
+`requestContext.authorizer.customerId`; anything else is refused with 401 before $connect runs.
+Neither the token nor the secret is ever logged.
+"""
+
+from order_tracking import tokens
+from order_tracking.observability import logger
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event, context):
+    token = (event.get("queryStringParameters") or {}).get("token")
+    try:
+        customer_id = tokens.customer_of(token, tokens.signing_secret())
+    except tokens.TokenRefused as refused:
+        logger.info("token refused", extra={"reason": refused.reason})
+        raise Exception("Unauthorized") from None  # API Gateway answers the handshake with 401
+    logger.info("token accepted", extra={"customer_id": customer_id})
+    return {
+        "principalId": customer_id,
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": event["methodArn"]}],
+        },
+        "context": {"customerId": customer_id},
+    }

@@ -1,0 +1,70 @@
+"""Customer tokens: HS256 JWTs checked by the $connect authorizer (PyJWT).
+
+The signing secret lives in Secrets Manager (the stack generates it); handlers get only its id.
+`exp` and `sub` (the customer id) are required; `iss` and `aud` must match; clocks may differ by
+LEEWAY_SECONDS. Any other algorithm, `none` included, is refused.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+
+import jwt
+
+from order_tracking import aws_clients
+
+ALGORITHM = "HS256"
+ISSUER = "order-tracking"
+AUDIENCE = "order-tracking-client"
+LEEWAY_SECONDS = 30
+SECRET_CACHE_SECONDS = 300
+
+
+class TokenRefused(Exception):
+    """The token does not admit anyone; `reason` is safe to log (it never contains the token)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def customer_of(token: str | None, secret: str) -> str:
+    """The customer id a valid token names, or TokenRefused."""
+    if not token:
+        raise TokenRefused("no token")
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            leeway=LEEWAY_SECONDS,
+            options={"require": ["exp", "sub", "iss", "aud"]},
+        )
+    except jwt.PyJWTError as error:
+        raise TokenRefused(type(error).__name__) from None
+    customer = claims["sub"]
+    if not isinstance(customer, str) or not 0 < len(customer) <= 128:
+        raise TokenRefused("bad subject")
+    return customer
+
+
+def mint(customer_id: str, secret: str, ttl_seconds: int = 3600, not_before: int | None = None) -> str:
+    """A token for `customer_id` (the token command and local mode use this)."""
+    now = int(time.time())
+    claims = {"sub": customer_id, "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + ttl_seconds}
+    if not_before is not None:
+        claims["nbf"] = not_before
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def signing_secret() -> str:
+    """The secret, read once per SECRET_CACHE_SECONDS (a rotated secret is picked up within that time)."""
+    return _secret_at(aws_clients.settings().signing_secret_id, int(time.time() // SECRET_CACHE_SECONDS))
+
+
+@lru_cache(maxsize=1)
+def _secret_at(secret_id: str, _period: int) -> str:
+    return aws_clients.secrets_manager().get_secret_value(SecretId=secret_id)["SecretString"]

@@ -1,0 +1,101 @@
+"""The $connect authorizer: every bad token refused, a good one admits its customer; customers are
+kept apart."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+from handlers import authorize
+from order_tracking.tokens import AUDIENCE, ISSUER, mint
+
+from tests.support.events import websocket_event
+from tests.unit.conftest import SIGNING_SECRET, LambdaContextStub, reply_frame
+from tests.unit.test_routes import current_tracking
+
+METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:local/dev/$connect"
+
+
+def _claims(**changes):
+    now = int(time.time())
+    claims = {"sub": "alice", "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 600}
+    claims.update(changes)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def _authorize(token):
+    event = websocket_event("$connect", "conn-auth")
+    event.update({"type": "REQUEST", "methodArn": METHOD_ARN})
+    if token is not None:
+        event["queryStringParameters"] = {"token": token}
+    return authorize.handler(event, LambdaContextStub())
+
+
+BAD_TOKENS = {
+    "missing": None,
+    "empty": "",
+    "malformed": "not.a.jwt",
+    "wrongly signed": jwt.encode(_claims(), "another-secret-of-sufficient-length-xx", algorithm="HS256"),
+    "alg none": jwt.encode(_claims(), None, algorithm="none"),
+    "expired": jwt.encode(_claims(exp=int(time.time()) - 120), SIGNING_SECRET, algorithm="HS256"),
+    "not yet valid": jwt.encode(_claims(nbf=int(time.time()) + 600), SIGNING_SECRET, algorithm="HS256"),
+    "wrong audience": jwt.encode(_claims(aud="someone-else"), SIGNING_SECRET, algorithm="HS256"),
+    "wrong issuer": jwt.encode(_claims(iss="evil"), SIGNING_SECRET, algorithm="HS256"),
+    "no expiry": jwt.encode(_claims(exp=None), SIGNING_SECRET, algorithm="HS256"),
+    "no subject": jwt.encode(_claims(sub=None), SIGNING_SECRET, algorithm="HS256"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_TOKENS))
+def test_bad_tokens_are_refused_as_unauthorized(aws, name, capsys):
+    with pytest.raises(Exception, match="^Unauthorized$"):
+        _authorize(BAD_TOKENS[name])
+    output = capsys.readouterr()
+    assert SIGNING_SECRET not in output.out + output.err
+
+
+def test_a_valid_token_admits_its_customer_and_passes_the_id_on(aws, capsys):
+    token = mint("alice", SIGNING_SECRET)
+    policy = _authorize(token)
+    assert policy["principalId"] == "alice"
+    assert policy["context"] == {"customerId": "alice"}
+    (statement,) = policy["policyDocument"]["Statement"]
+    assert statement == {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": METHOD_ARN}
+    output = capsys.readouterr()
+    assert token not in output.out + output.err and SIGNING_SECRET not in output.out + output.err
+
+
+def test_a_token_within_the_clock_skew_leeway_is_accepted(aws):
+    token = jwt.encode(_claims(exp=int(time.time()) - 10), SIGNING_SECRET, algorithm="HS256")
+    assert _authorize(token)["principalId"] == "alice"
+
+
+def test_another_customer_can_neither_track_nor_resume_the_demo_orders(routes, aws):
+    routes.connect("conn-demo", customer="demo")
+    routes.track("conn-demo", "ZX-1001", customer="demo")
+    demo_tracking = current_tracking(aws, "conn-demo")
+    spy = routes.connect("conn-mallory", customer="mallory")
+    unknown = reply_frame(routes.track("conn-mallory", "ZX-9999", customer="mallory"))
+    foreign = reply_frame(routes.track("conn-mallory", "ZX-1001", customer="mallory"))
+    resumed = reply_frame(
+        routes.track("conn-mallory", "ZX-1001", resume={"trackingId": demo_tracking, "afterSeq": 0}, customer="mallory")
+    )
+    # Exactly the answer for an order that does not exist: existence is not revealed.
+    for frame in (foreign, resumed):
+        assert {k: v for k, v in frame.items() if k not in ("at", "orderId")} == {
+            k: v for k, v in unknown.items() if k not in ("at", "orderId")
+        }
+    assert spy.frames == []
+    tracking = aws.dynamodb.Table(aws.env["TRACKINGS_TABLE"]).get_item(Key={"trackingId": demo_tracking})["Item"]
+    assert tracking["connectionId"] == "conn-demo"
+
+
+def test_a_customer_at_the_connection_cap_is_refused_until_one_closes(routes, aws):
+    cap = int(aws.env["MAX_CONNECTIONS_PER_CUSTOMER"])
+    for i in range(cap):
+        routes.connect(f"busy-{i}", customer="busy")
+    assert routes.call("$connect", "busy-extra", customer="busy") == {"statusCode": 429}
+    assert routes.call("$connect", "other", customer="someone-else") == {"statusCode": 200}
+    routes.call("$disconnect", "busy-0", customer="busy")
+    assert routes.call("$connect", "busy-extra", customer="busy") == {"statusCode": 200}
