@@ -24,6 +24,14 @@ class StackConfig:
     throttle_burst_limit: int
     retention_hours: int
     max_connections_per_customer: int = 10
+    oidc_issuer: str = ""  # set: the authorizer accepts the issuer's RS256 ID tokens instead of our own
+    oidc_audience: str = ""
+    oidc_jwks_url: str = ""
+
+    @property
+    def jwks_url(self) -> str:
+        """The issuer's key set; Cognito and most OIDC providers serve it here."""
+        return self.oidc_jwks_url or f"{self.oidc_issuer.rstrip('/')}/.well-known/jwks.json"
 
     @classmethod
     def from_context(cls, scope: Construct) -> StackConfig:
@@ -37,6 +45,9 @@ class StackConfig:
             throttle_burst_limit=int(ctx("throttleBurstLimit") or 200),
             retention_hours=int(ctx("retentionHours") or 24),
             max_connections_per_customer=int(ctx("maxConnectionsPerCustomer") or 10),
+            oidc_issuer=str(ctx("oidcIssuer") or ""),
+            oidc_audience=str(ctx("oidcAudience") or ""),
+            oidc_jwks_url=str(ctx("oidcJwksUrl") or ""),
         )
         config.validate()
         return config
@@ -51,5 +62,7 @@ class StackConfig:
                 f"maxDelaySeconds={self.max_delay_seconds} would let a tracking outlive the "
                 f"{EXPRESS_LIMIT_SECONDS} s limit of an EXPRESS execution"
             )
+        if self.oidc_issuer and not (self.oidc_issuer.startswith("https://") and self.oidc_audience):
+            raise ValueError("oidcIssuer must be an https:// URL and needs oidcAudience (the app client id)")
         if not self.stage.isalnum():
             raise ValueError(f"stage must be alphanumeric, got {self.stage!r}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import jsii
@@ -43,6 +45,36 @@ class _WithInstalledPackages:
             package_dir = Path(importlib.import_module(name).__file__).parent
             shutil.copytree(package_dir, Path(output_dir) / name, dirs_exist_ok=True, ignore=ignore)
         return True
+
+
+@jsii.implements(ILocalBundling)
+class _PipInstallForLambda:
+    """Installs a requirements file for the Lambda platform (arm64, this runtime) with pip: binary
+    wheels only, downloaded from PyPI at synth, no Docker."""
+
+    def __init__(self, requirements: Path) -> None:
+        self.requirements = requirements
+
+    def try_bundle(self, output_dir: str, *_args, **_options) -> bool:
+        version = RUNTIME.name.removeprefix("python")
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "-r", str(self.requirements),
+             "--target", str(Path(output_dir) / "python"), "--platform", "manylinux2014_aarch64",
+             "--implementation", "cp", "--python-version", version, "--only-binary=:all:"],
+            check=True,
+        )  # fmt: skip
+        return True
+
+
+def dependency_layer_code(requirements: Path) -> lambda_.Code:
+    """A layer's code: the packages of `requirements` (pinned) built for arm64 Lambda."""
+    return lambda_.Code.from_asset(
+        str(requirements.parent),
+        bundling=BundlingOptions(
+            image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.14"),  # unused: bundled locally
+            local=_PipInstallForLambda(requirements),
+        ),
+    )
 
 
 def lambdas_code_with(*packages: str) -> lambda_.Code:

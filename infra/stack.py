@@ -47,7 +47,7 @@ class OrderTrackingStack(Stack):
         emit = functions.add("EmitFunction", "emit", {**common_env, **management_env})
         workflow = TrackingWorkflow(self, "Workflow", emit_function=emit, log_retention=logs.RetentionDays.ONE_MONTH)
 
-        auth = Authentication(self, "Auth", functions=functions)
+        auth = Authentication(self, "Auth", functions=functions, config=config)
         connect = functions.add(
             "ConnectFunction",
             "connect",

@@ -1,19 +1,25 @@
 """$connect authorizer (REQUEST, identity source `route.request.querystring.token`).
 
-A valid token admits the connection and passes the customer id to every route in
+The stack picks the kind of token: its own HS256 tokens, or (with OIDC_ISSUER set) RS256 ID tokens
+of an OIDC issuer such as Cognito. A valid token admits the connection and passes the customer id to every route in
 `requestContext.authorizer.customerId`; anything else is refused with 401 before $connect runs.
 Neither the token nor the secret is ever logged.
 """
 
-from order_tracking import tokens
+from order_tracking import aws_clients, tokens
 from order_tracking.observability import logger
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event, context):
     token = (event.get("queryStringParameters") or {}).get("token")
+    settings = aws_clients.settings()
     try:
-        customer_id = tokens.customer_of(token, tokens.signing_secret())
+        if settings.oidc_issuer:
+            jwks = tokens.jwks_client(settings.oidc_jwks_url)
+            customer_id = tokens.customer_of_oidc(token, settings.oidc_issuer, settings.oidc_audience, jwks)
+        else:
+            customer_id = tokens.customer_of(token, tokens.signing_secret())
     except tokens.TokenRefused as refused:
         logger.info("token refused", extra={"reason": refused.reason})
         raise Exception("Unauthorized") from None  # API Gateway answers the handshake with 401

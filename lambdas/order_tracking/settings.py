@@ -22,6 +22,9 @@ class Settings:
     retention_hours: int
     signing_secret_id: str
     max_connections_per_customer: int
+    oidc_issuer: str
+    oidc_audience: str
+    oidc_jwks_url: str
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -37,4 +40,7 @@ class Settings:
             retention_hours=int(env("RETENTION_HOURS", "24")),
             signing_secret_id=env("SIGNING_SECRET_ID", ""),
             max_connections_per_customer=int(env("MAX_CONNECTIONS_PER_CUSTOMER", "10")),
+            oidc_issuer=env("OIDC_ISSUER", ""),
+            oidc_audience=env("OIDC_AUDIENCE", ""),
+            oidc_jwks_url=env("OIDC_JWKS_URL", ""),
         )

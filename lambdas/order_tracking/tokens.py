@@ -1,8 +1,11 @@
-"""Customer tokens: HS256 JWTs checked by the $connect authorizer (PyJWT).
+"""Customer tokens, checked by the $connect authorizer (PyJWT). Two kinds, chosen by the stack:
 
-The signing secret lives in Secrets Manager (the stack generates it); handlers get only its id.
-`exp` and `sub` (the customer id) are required; `iss` and `aud` must match; clocks may differ by
-LEEWAY_SECONDS. Any other algorithm, `none` included, is refused.
+- HS256 tokens signed with the stack's own key (Secrets Manager generates it; handlers get only its
+  id), issued by `make token`;
+- RS256 ID tokens of an OIDC issuer (Cognito or any other), verified against the issuer's JWKS.
+
+Either way `exp`, `sub` (the customer id), `iss` and `aud` are required and must match; clocks may
+differ by LEEWAY_SECONDS; any other algorithm, `none` included, is refused.
 """
 
 from __future__ import annotations
@@ -45,10 +48,40 @@ def customer_of(token: str | None, secret: str) -> str:
         )
     except jwt.PyJWTError as error:
         raise TokenRefused(type(error).__name__) from None
+    return _subject(claims)
+
+
+def customer_of_oidc(token: str | None, issuer: str, audience: str, jwks: jwt.PyJWKClient) -> str:
+    """The customer id (`sub`) of a valid RS256 ID token from `issuer`, or TokenRefused."""
+    if not token:
+        raise TokenRefused("no token")
+    try:
+        key = jwks.get_signing_key_from_jwt(token)
+        claims = jwt.decode(
+            token,
+            key.key,
+            algorithms=["RS256"],
+            audience=audience,
+            issuer=issuer,
+            leeway=LEEWAY_SECONDS,
+            options={"require": ["exp", "sub", "iss", "aud"]},
+        )
+    except jwt.PyJWTError as error:
+        raise TokenRefused(type(error).__name__) from None
+    return _subject(claims)
+
+
+def _subject(claims: dict) -> str:
     customer = claims["sub"]
     if not isinstance(customer, str) or not 0 < len(customer) <= 128:
         raise TokenRefused("bad subject")
     return customer
+
+
+@lru_cache(maxsize=4)
+def jwks_client(url: str) -> jwt.PyJWKClient:
+    """One key set client per URL and process: keys are fetched once and cached (and re-fetched for an unknown kid)."""
+    return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=5)
 
 
 def mint(customer_id: str, secret: str, ttl_seconds: int = 3600, not_before: int | None = None) -> str:

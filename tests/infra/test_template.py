@@ -185,3 +185,29 @@ def test_cdk_nag_aws_solutions_has_no_unacknowledged_findings(cdk_out):
 def test_config_refuses_delays_that_cannot_work(low, high):
     with pytest.raises(ValueError):
         StackConfig("dev", low, high, 27, 100, 200, 24).validate()
+
+
+def test_an_oidc_issuer_switches_the_authorizer_to_its_id_tokens(tmp_path):
+    from local.synth import ensure_synth
+
+    issuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example"
+    context = {"oidcIssuer": issuer, "oidcAudience": "app-client-123", "aws:cdk:bundling-stacks": []}
+    out = ensure_synth(tmp_path / "cdk.out", context=context)  # bundling skipped: no layer build here
+    (template,) = [json.loads(p.read_text()) for p in out.glob("*.template.json")]
+    (authorizer,) = [
+        r["Properties"]
+        for r in resources(template, "AWS::Lambda::Function").values()
+        if r["Properties"].get("Handler") == "handlers.authorize.handler"
+    ]
+    variables = authorizer["Environment"]["Variables"]
+    assert variables["OIDC_ISSUER"] == issuer and variables["OIDC_AUDIENCE"] == "app-client-123"
+    assert variables["OIDC_JWKS_URL"] == f"{issuer}/.well-known/jwks.json"
+    assert len(authorizer["Layers"]) == 2  # Powertools, and cryptography for RS256
+    (layer,) = resources(template, "AWS::Lambda::LayerVersion").values()
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+
+
+def test_the_crypto_layer_pins_the_locked_cryptography():
+    layer = (ROOT / "infra/layers/crypto/requirements.txt").read_text().split()
+    locked = [line for line in (ROOT / "requirements.lock").read_text().splitlines() if line.startswith("cryptography==")]
+    assert layer == locked
