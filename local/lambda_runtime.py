@@ -18,7 +18,6 @@ import traceback
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from local.template import FunctionSpec
@@ -165,7 +164,7 @@ class LambdaRuntime:
         return Invocation(payload=value, duration_ms=elapsed) if status == "ok" else Invocation(error=value, duration_ms=elapsed)
 
     def warm_up(self) -> None:
-        """Start one worker per function now rather than on the first request."""
+        """Start a worker of every function now (importing its handler) rather than on the first request."""
         for spec in self.functions.values():
             self._pool(spec).submit(int, 0).result()
 
@@ -173,7 +172,3 @@ class LambdaRuntime:
         for pool in self._pools.values():
             pool.shutdown(wait=False, cancel_futures=True)
         self._pools.clear()
-
-
-def repo_root() -> Path:
-    return Path(__file__).resolve().parent.parent
