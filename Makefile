@@ -10,7 +10,7 @@ export AWS_EC2_METADATA_DISABLED := true
 # The CDK CLI runs `python3 app.py`: make it the virtualenv's.
 CDK := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx --no-install cdk
 
-.PHONY: install dev test lint synth deploy destroy lock clean token
+.PHONY: install dev test lint synth deploy destroy lock clean token bench
 
 CUSTOMER ?= demo
 
@@ -29,6 +29,10 @@ dev: install
 # A token for CUSTOMER (default demo) and a ready URL; STACK=OrderTracking-dev signs for a deployed stack.
 token: install
 	$(PY) -m local token --customer $(CUSTOMER) $(if $(STACK),--deployed $(STACK))
+
+# Benchmarks (not part of `make test`); results in bench/results/.
+bench: install
+	$(PY) -m bench.cold_start
 
 lint: install
 	$(VENV)/bin/ruff check .
