@@ -173,34 +173,35 @@ class LocalAws:
         )
 
     def provision(self, stack: SynthesizedStack, secret_value: str) -> None:
-        """Create the stack's tables, secrets (with `secret_value`: CloudFormation would generate one)
-        and state machines, then replay its seed SDK calls."""
-        dynamodb = self.client("dynamodb")
-        for table in stack.tables():
-            extra = {"GlobalSecondaryIndexes": table.global_secondary_indexes} if table.global_secondary_indexes else {}
-            dynamodb.create_table(
-                TableName=table.name,
-                KeySchema=table.key_schema,
-                AttributeDefinitions=table.attribute_definitions,
-                BillingMode="PAY_PER_REQUEST",
-                **extra,
+        provision(stack, self.client, secret_value)
+
+
+def provision(stack: SynthesizedStack, client: Callable[[str], Any], secret_value: str) -> None:
+    """Create the stack's tables, secrets (with `secret_value`: CloudFormation would generate one)
+    and state machines, then replay its seed SDK calls. `client(service)` makes the boto3 clients."""
+    dynamodb = client("dynamodb")
+    for table in stack.tables():
+        extra = {"GlobalSecondaryIndexes": table.global_secondary_indexes} if table.global_secondary_indexes else {}
+        dynamodb.create_table(
+            TableName=table.name,
+            KeySchema=table.key_schema,
+            AttributeDefinitions=table.attribute_definitions,
+            BillingMode="PAY_PER_REQUEST",
+            **extra,
+        )
+        if table.ttl_attribute:
+            dynamodb.update_time_to_live(
+                TableName=table.name, TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute}
             )
-            if table.ttl_attribute:
-                dynamodb.update_time_to_live(
-                    TableName=table.name, TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute}
-                )
-        secrets = self.client("secretsmanager")
-        for name in stack.secrets():
-            secrets.create_secret(Name=name, SecretString=secret_value)
-        sfn = self.client("stepfunctions")
-        for machine in stack.state_machines():
-            sfn.create_state_machine(
-                name=machine.name, definition=machine.definition, roleArn=machine.role_arn, type=machine.type
-            )
-        for call in stack.sdk_calls():
-            # AwsCustomResource names calls as the JS SDK does: service "DynamoDB", action "putItem".
-            client = self.client(call.service.lower())
-            getattr(client, _snake(call.action))(**call.parameters)
+    secrets = client("secretsmanager")
+    for name in stack.secrets():
+        secrets.create_secret(Name=name, SecretString=secret_value)
+    sfn = client("stepfunctions")
+    for machine in stack.state_machines():
+        sfn.create_state_machine(name=machine.name, definition=machine.definition, roleArn=machine.role_arn, type=machine.type)
+    for call in stack.sdk_calls():
+        # AwsCustomResource names calls as the JS SDK does: service "DynamoDB", action "putItem".
+        getattr(client(call.service.lower()), _snake(call.action))(**call.parameters)
 
 
 def _snake(name: str) -> str:

@@ -11,7 +11,9 @@ differ by LEEWAY_SECONDS; any other algorithm, `none` included, is refused.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import jwt
 
@@ -34,33 +36,23 @@ class TokenRefused(Exception):
 
 def customer_of(token: str | None, secret: str) -> str:
     """The customer id a valid token names, or TokenRefused."""
-    if not token:
-        raise TokenRefused("no token")
-    try:
-        claims = jwt.decode(
-            token,
-            secret,
-            algorithms=[ALGORITHM],
-            audience=AUDIENCE,
-            issuer=ISSUER,
-            leeway=LEEWAY_SECONDS,
-            options={"require": ["exp", "sub", "iss", "aud"]},
-        )
-    except jwt.PyJWTError as error:
-        raise TokenRefused(type(error).__name__) from None
-    return _subject(claims)
+    return _verified(token, lambda: secret, ALGORITHM, AUDIENCE, ISSUER)
 
 
 def customer_of_oidc(token: str | None, issuer: str, audience: str, jwks: jwt.PyJWKClient) -> str:
     """The customer id (`sub`) of a valid RS256 ID token from `issuer`, or TokenRefused."""
+    return _verified(token, lambda: jwks.get_signing_key_from_jwt(token).key, "RS256", audience, issuer)
+
+
+def _verified(token: str | None, key_of: Callable[[], Any], algorithm: str, audience: str, issuer: str) -> str:
+    """The `sub` of a token signed with `algorithm` by the key `key_of()` gives, or TokenRefused."""
     if not token:
         raise TokenRefused("no token")
     try:
-        key = jwks.get_signing_key_from_jwt(token)
         claims = jwt.decode(
             token,
-            key.key,
-            algorithms=["RS256"],
+            key_of(),
+            algorithms=[algorithm],
             audience=audience,
             issuer=issuer,
             leeway=LEEWAY_SECONDS,
@@ -68,10 +60,6 @@ def customer_of_oidc(token: str | None, issuer: str, audience: str, jwks: jwt.Py
         )
     except jwt.PyJWTError as error:
         raise TokenRefused(type(error).__name__) from None
-    return _subject(claims)
-
-
-def _subject(claims: dict) -> str:
     customer = claims["sub"]
     if not isinstance(customer, str) or not 0 < len(customer) <= 128:
         raise TokenRefused("bad subject")

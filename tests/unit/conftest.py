@@ -13,6 +13,7 @@ import pytest
 from moto import mock_aws
 from order_tracking import aws_clients
 
+from local.aws_services import provision
 from local.template import SynthesizedStack
 from tests.support.events import websocket_event
 from tests.support.recording import RecordingManagementApi
@@ -44,24 +45,8 @@ def aws(stack: SynthesizedStack, management_api: RecordingManagementApi, monkeyp
         monkeypatch.setenv(key, value)
     aws_clients.reset()
     with mock_aws(config={"stepfunctions": {"execute_state_machine": False}}):
-        dynamodb = boto3.client("dynamodb")
-        for table in stack.tables():
-            extra = {"GlobalSecondaryIndexes": table.global_secondary_indexes} if table.global_secondary_indexes else {}
-            dynamodb.create_table(
-                TableName=table.name,
-                KeySchema=table.key_schema,
-                AttributeDefinitions=table.attribute_definitions,
-                BillingMode="PAY_PER_REQUEST",
-                **extra,
-            )
-        for call in stack.sdk_calls():
-            dynamodb.put_item(**call.parameters)
-        for name in stack.secrets():
-            boto3.client("secretsmanager").create_secret(Name=name, SecretString=SIGNING_SECRET)
+        provision(stack, boto3.client, SIGNING_SECRET)
         (machine,) = stack.state_machines()
-        boto3.client("stepfunctions").create_state_machine(
-            name=machine.name, definition=machine.definition, roleArn=machine.role_arn, type=machine.type
-        )
         yield types.SimpleNamespace(
             dynamodb=boto3.resource("dynamodb"),
             sfn=boto3.client("stepfunctions"),
