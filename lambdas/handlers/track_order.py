@@ -2,11 +2,11 @@
 
 from order_tracking import tracking
 from order_tracking.protocol import parse_track_order
-from order_tracking.routes import connection_id, customer_id, reply, websocket_route
+from order_tracking.routes import connection_id, customer_id, reply, requested_at, websocket_route
 
 
 @websocket_route
 def handler(event):
     request = parse_track_order(event.get("body"))
-    tracking.track(request, connection_id(event), customer_id(event))
+    tracking.track(request, connection_id(event), customer_id(event), requested_at(event))
     return reply()

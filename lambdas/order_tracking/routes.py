@@ -4,6 +4,7 @@ and turning any failure into an `error` frame instead of a crash."""
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,11 @@ def customer_id(event: dict[str, Any]) -> str:
     """The customer the $connect authorizer vouched for; the demo customer until one exists."""
     authorizer = event.get("requestContext", {}).get("authorizer") or {}
     return authorizer.get("customerId") or authorizer.get("principalId") or DEMO_CUSTOMER_ID
+
+
+def requested_at(event: dict[str, Any]) -> int:
+    """When API Gateway received the frame (epoch ms): the order of a connection's requests."""
+    return int(event.get("requestContext", {}).get("requestTimeEpoch") or time.time() * 1000)
 
 
 def reply(frame: dict[str, Any] | None = None) -> Reply:

@@ -5,7 +5,8 @@ Trackings table item:
     "ended"), connectionId (absent while detached), nextSeq (seq the next emit must carry), sentSeq
     (highest seq posted), events (every emitted frame, for replay), createdAt, expiresAt (TTL).
 Connections table item:
-    connectionId, customerId, connectedAt, trackingId (its current tracking), expiresAt (TTL),
+    connectionId, customerId, connectedAt, trackingId (its current tracking), lastRequestAt (receive
+    time of the track_order that set it, to refuse older ones processed late), expiresAt (TTL),
     leaseOwner + leaseUntil (epoch ms): the tracking allowed to post to it right now (send_lease.py).
 """
 
@@ -97,6 +98,10 @@ class Order:
     events: list[dict[str, str]]
 
 
+class OvertakenRequest(Exception):
+    """A later track_order of the same connection was processed first; this one must not take effect."""
+
+
 class AppendRefused(Exception):
     """The emit's conditional write did not take; `tracking` is the item as it stands (None if gone)."""
 
@@ -141,26 +146,33 @@ class TrackingStore:
         old = self.connections.delete_item(Key={"connectionId": connection_id}, ReturnValues="ALL_OLD")
         return old.get("Attributes", {}).get("trackingId")
 
-    def switch_connection_tracking(self, connection_id: str, tracking_id: str | None) -> str | None:
+    def switch_connection_tracking(self, connection_id: str, tracking_id: str | None, requested_at: int) -> str | None:
         """Make `tracking_id` the connection's current tracking (None: no tracking); returns the previous one.
 
         One atomic write, so two concurrent track_order calls each learn a distinct predecessor to fence.
-        Raises LookupError if the connection is gone.
+        API Gateway may run a connection's messages out of order: the write takes only if no request
+        received later (`requested_at`, epoch ms) has switched the connection already, else it raises
+        OvertakenRequest. Raises LookupError if the connection is gone.
         """
-        if tracking_id is None:
-            update, values = "REMOVE trackingId", {}
-        else:
-            update, values = "SET trackingId = :t", {":t": tracking_id}
-        result = _update_if(
-            self.connections,
-            Key={"connectionId": connection_id},
-            UpdateExpression=update,
-            ConditionExpression="attribute_exists(connectionId)",
-            ReturnValues="UPDATED_OLD",
-            **({"ExpressionAttributeValues": values} if values else {}),
-        )
-        if result is None:
-            raise LookupError(connection_id)
+        update = "SET lastRequestAt = :at" + (", trackingId = :t" if tracking_id else " REMOVE trackingId")
+        values: dict[str, Any] = {":at": requested_at, **({":t": tracking_id} if tracking_id else {})}
+        try:
+            result = self.connections.update_item(
+                Key={"connectionId": connection_id},
+                UpdateExpression=update,
+                ConditionExpression=(
+                    "attribute_exists(connectionId) AND (attribute_not_exists(lastRequestAt) OR lastRequestAt <= :at)"
+                ),
+                ExpressionAttributeValues=values,
+                ReturnValues="UPDATED_OLD",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if not _condition_failed(error):
+                raise
+            if _typed_item(error.response.get("Item")) is None:
+                raise LookupError(connection_id) from None
+            raise OvertakenRequest(connection_id) from None
         return result.get("Attributes", {}).get("trackingId")
 
     def take_send_lease(self, connection_id: str, tracking_id: str, until_ms: int, now_ms: int) -> tuple[str, int]:

@@ -21,7 +21,7 @@ from order_tracking.clock import iso_millis, now
 from order_tracking.observability import logger
 from order_tracking.protocol import ErrorCode, ProtocolError, TrackOrder, order_event_frame
 from order_tracking.send_lease import send_lease, wait_for_other_senders
-from order_tracking.store import LIVE, AppendRefused, Tracking, TrackingStore
+from order_tracking.store import LIVE, AppendRefused, OvertakenRequest, Tracking, TrackingStore
 
 
 class OutOfOrderEmit(Exception):
@@ -34,23 +34,39 @@ def _end_previous(store: TrackingStore, connection_id: str, previous: str | None
         logger.info("previous tracking ended", extra={"previous_tracking_id": previous, "fenced": ended})
 
 
-def track(request: TrackOrder, connection_id: str, customer_id: str) -> None:
-    """Answer track_order: resume the named tracking, or start a new one. Sends errors as ProtocolError."""
+def track(request: TrackOrder, connection_id: str, customer_id: str, requested_at: int) -> None:
+    """Answer track_order: resume the named tracking, or start a new one. Sends errors as ProtocolError.
+
+    `requested_at` (epoch ms, when API Gateway received the frame) orders a connection's requests:
+    one overtaken by a later request, which API Gateway happened to run first, has no effect.
+    """
     store = TrackingStore()
     logger.append_keys(order_id=request.orderId, customer_id=customer_id)
-    if request.resume is not None and _resume(store, request, connection_id, customer_id):
+    try:
+        _track(store, request, connection_id, customer_id, requested_at)
+    except OvertakenRequest:
+        logger.info("request overtaken by a later one of the same connection: ignored")
+
+
+def _track(store: TrackingStore, request: TrackOrder, connection_id: str, customer_id: str, requested_at: int) -> None:
+    if request.resume is not None and _resume(store, request, connection_id, customer_id, requested_at):
         return
     order = store.get_order(request.orderId)
     if order is None or order.customer_id != customer_id:
         # Even an unknown order ends the previous tracking (protocol: timing and cancellation).
-        _end_previous(store, connection_id, store.switch_connection_tracking(connection_id, None), None)
+        _end_previous(store, connection_id, store.switch_connection_tracking(connection_id, None, requested_at), None)
         wait_for_other_senders(store, connection_id, None)  # the error must not overtake their last post
         raise ProtocolError(ErrorCode.ORDER_NOT_FOUND, "no such order", request.orderId)
 
     tracking_id = uuid.uuid4().hex
     logger.append_keys(tracking_id=tracking_id)
     store.create_tracking(tracking_id=tracking_id, customer_id=customer_id, order_id=order.order_id, connection_id=connection_id)
-    _end_previous(store, connection_id, store.switch_connection_tracking(connection_id, tracking_id), tracking_id)
+    try:
+        previous = store.switch_connection_tracking(connection_id, tracking_id, requested_at)
+    except OvertakenRequest:
+        store.end_tracking(tracking_id, connection_id)  # never started: nothing will emit
+        raise
+    _end_previous(store, connection_id, previous, tracking_id)
 
     settings = aws_clients.settings()
     execution_input = {
@@ -70,7 +86,7 @@ def track(request: TrackOrder, connection_id: str, customer_id: str) -> None:
     logger.info("tracking started", extra={"events": len(order.events)})
 
 
-def _resume(store: TrackingStore, request: TrackOrder, connection_id: str, customer_id: str) -> bool:
+def _resume(store: TrackingStore, request: TrackOrder, connection_id: str, customer_id: str, requested_at: int) -> bool:
     """Re-attach an earlier tracking and replay what the client missed. False: start a new one instead."""
     resume = request.resume
     known = store.get_tracking(resume.trackingId)
@@ -82,7 +98,9 @@ def _resume(store: TrackingStore, request: TrackOrder, connection_id: str, custo
         return False
     # The connection first, then the tracking: an emit that sees the tracking on this connection must
     # find the connection carrying it, or its send lease would be refused.
-    _end_previous(store, connection_id, store.switch_connection_tracking(connection_id, known.tracking_id), known.tracking_id)
+    _end_previous(
+        store, connection_id, store.switch_connection_tracking(connection_id, known.tracking_id, requested_at), known.tracking_id
+    )
     tracking = store.attach_tracking(known.tracking_id, connection_id, customer_id)
     if tracking is None:
         return False

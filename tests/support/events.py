@@ -7,7 +7,9 @@ import uuid
 from typing import Any
 
 
-def websocket_event(route_key: str, connection_id: str, body: Any = None, authorizer: dict | None = None) -> dict[str, Any]:
+def websocket_event(
+    route_key: str, connection_id: str, body: Any = None, authorizer: dict | None = None, received_at: int | None = None
+) -> dict[str, Any]:
     event_type = {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route_key, "MESSAGE")
     context: dict[str, Any] = {
         "routeKey": route_key,
@@ -19,7 +21,7 @@ def websocket_event(route_key: str, connection_id: str, body: Any = None, author
         "stage": "dev",
         "apiId": "local",
         "connectedAt": int(time.time() * 1000),
-        "requestTimeEpoch": int(time.time() * 1000),
+        "requestTimeEpoch": received_at or int(time.time() * 1000),
         "identity": {"sourceIp": "127.0.0.1"},
     }
     if authorizer is not None:

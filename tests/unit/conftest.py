@@ -62,7 +62,9 @@ class Routes:
     def __init__(self, management_api: RecordingManagementApi) -> None:
         self.management_api = management_api
 
-    def call(self, route_key: str, connection_id: str, body: Any = None, customer: str | None = None) -> dict[str, Any]:
+    def call(
+        self, route_key: str, connection_id: str, body: Any = None, customer: str | None = None, received_at: int | None = None
+    ) -> dict[str, Any]:
         from handlers import connect, default, disconnect, ping, track_order
 
         handler = {
@@ -73,7 +75,7 @@ class Routes:
             "$default": default.handler,
         }[route_key]
         authorizer = {"customerId": customer, "principalId": customer} if customer else None
-        return handler(websocket_event(route_key, connection_id, body, authorizer), LambdaContextStub())
+        return handler(websocket_event(route_key, connection_id, body, authorizer, received_at), LambdaContextStub())
 
     def connect(self, connection_id: str, customer: str | None = None):
         recorder = self.management_api.open(connection_id)

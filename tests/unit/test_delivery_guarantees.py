@@ -119,3 +119,19 @@ def test_throttling_that_outlasts_botocore_retries_surfaces_as_a_retryable_fault
     # Nothing was stored by the failed attempt; the retry stores and sends the event once.
     assert emit_step(aws, tracking_id, 1) == "sent"
     assert emit_step(aws, tracking_id, 1) == "duplicate"
+
+
+def test_a_track_order_run_after_a_later_one_of_its_connection_has_no_effect(routes, aws):
+    """API Gateway may invoke a connection's messages out of order: the later request wins."""
+    client = routes.connect("conn-a")
+    first, second = 1_800_000_000_000, 1_800_000_000_900  # ZX-1002 sent, then ZX-1001 0.9 s later
+    second_body = '{"type":"track_order","orderId":"ZX-1001"}'
+    first_body = '{"type":"track_order","orderId":"ZX-1002"}'
+    assert routes.call("track_order", "conn-a", second_body, received_at=second) == {"statusCode": 200}
+    winner = current_tracking(aws, "conn-a")
+    assert routes.call("track_order", "conn-a", first_body, received_at=first) == {"statusCode": 200}
+    assert current_tracking(aws, "conn-a") == winner
+    started = aws.sfn.list_executions(stateMachineArn=aws.state_machine_arn)["executions"]
+    assert [e["name"] for e in started] == [winner]  # the overtaken request started nothing
+    assert emit_step(aws, winner, 1) == "sent"
+    assert [f["orderId"] for f in client.wait_for(1)] == ["ZX-1001"]
