@@ -53,11 +53,17 @@ def _condition_failed(error: ClientError) -> bool:
 
 def _update_if(table: Any, **request: Any) -> dict[str, Any] | None:
     """A conditional `update_item`: its response, or None when the condition did not hold."""
+    return _update_or_old(table, **request)[0]
+
+
+def _update_or_old(table: Any, **request: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """A conditional `update_item`: (its response, None), or (None, the item as it stood, if any) when
+    the condition did not hold and the request asked for ReturnValuesOnConditionCheckFailure."""
     try:
-        return table.update_item(**request)
+        return table.update_item(**request), None
     except ClientError as error:
         if _condition_failed(error):
-            return None
+            return None, _typed_item(error.response.get("Item"))
         raise
 
 
@@ -156,23 +162,19 @@ class TrackingStore:
         """
         update = "SET lastRequestAt = :at" + (", trackingId = :t" if tracking_id else " REMOVE trackingId")
         values: dict[str, Any] = {":at": requested_at, **({":t": tracking_id} if tracking_id else {})}
-        try:
-            result = self.connections.update_item(
-                Key={"connectionId": connection_id},
-                UpdateExpression=update,
-                ConditionExpression=(
-                    "attribute_exists(connectionId) AND (attribute_not_exists(lastRequestAt) OR lastRequestAt <= :at)"
-                ),
-                ExpressionAttributeValues=values,
-                ReturnValues="UPDATED_OLD",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as error:
-            if not _condition_failed(error):
-                raise
-            if _typed_item(error.response.get("Item")) is None:
-                raise LookupError(connection_id) from None
-            raise OvertakenRequest(connection_id) from None
+        result, old = _update_or_old(
+            self.connections,
+            Key={"connectionId": connection_id},
+            UpdateExpression=update,
+            ConditionExpression=(
+                "attribute_exists(connectionId) AND (attribute_not_exists(lastRequestAt) OR lastRequestAt <= :at)"
+            ),
+            ExpressionAttributeValues=values,
+            ReturnValues="UPDATED_OLD",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+        if result is None:
+            raise LookupError(connection_id) if old is None else OvertakenRequest(connection_id)
         return result.get("Attributes", {}).get("trackingId")
 
     def take_send_lease(self, connection_id: str, tracking_id: str, until_ms: int, now_ms: int) -> tuple[str, int]:
@@ -181,23 +183,20 @@ class TrackingStore:
         Returns ("acquired", until), ("held", until of the other tracking's lease), or ("fenced", 0)
         when the connection is gone or carries another tracking now.
         """
-        try:
-            self.connections.update_item(
-                Key={"connectionId": connection_id},
-                UpdateExpression="SET leaseOwner = :t, leaseUntil = :until",
-                ConditionExpression=(
-                    "trackingId = :t AND (attribute_not_exists(leaseOwner) OR leaseOwner = :t OR leaseUntil < :now)"
-                ),
-                ExpressionAttributeValues={":t": tracking_id, ":until": until_ms, ":now": now_ms},
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as error:
-            if not _condition_failed(error):
-                raise
-            item = _typed_item(error.response.get("Item"))
-            if not item or item.get("trackingId") != tracking_id:
+        result, old = _update_or_old(
+            self.connections,
+            Key={"connectionId": connection_id},
+            UpdateExpression="SET leaseOwner = :t, leaseUntil = :until",
+            ConditionExpression=(
+                "trackingId = :t AND (attribute_not_exists(leaseOwner) OR leaseOwner = :t OR leaseUntil < :now)"
+            ),
+            ExpressionAttributeValues={":t": tracking_id, ":until": until_ms, ":now": now_ms},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+        if result is None:
+            if not old or old.get("trackingId") != tracking_id:
                 return "fenced", 0
-            return "held", int(item.get("leaseUntil", 0))
+            return "held", int(old.get("leaseUntil", 0))
         return "acquired", until_ms
 
     def release_send_lease(self, connection_id: str, tracking_id: str) -> None:
@@ -297,21 +296,18 @@ class TrackingStore:
         Returns the tracking as written (its current connection included); raises AppendRefused.
         """
         seq = frame["seq"]
-        try:
-            result = self.trackings.update_item(
-                Key={"trackingId": tracking_id},
-                UpdateExpression="SET events = list_append(events, :e), nextSeq = :next",
-                ConditionExpression="executionName = :x AND nextSeq = :seq AND #state = :live",
-                ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues={":e": [frame], ":next": seq + 1, ":x": execution_name, ":seq": seq, ":live": LIVE},
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as error:
-            if not _condition_failed(error):
-                raise
-            item = _typed_item(error.response.get("Item"))
-            raise AppendRefused(Tracking.from_item(item) if item else None) from None
+        result, old = _update_or_old(
+            self.trackings,
+            Key={"trackingId": tracking_id},
+            UpdateExpression="SET events = list_append(events, :e), nextSeq = :next",
+            ConditionExpression="executionName = :x AND nextSeq = :seq AND #state = :live",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={":e": [frame], ":next": seq + 1, ":x": execution_name, ":seq": seq, ":live": LIVE},
+            ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+        if result is None:
+            raise AppendRefused(Tracking.from_item(old) if old else None)
         return Tracking.from_item(result["Attributes"])
 
     def mark_sent(self, tracking_id: str, seq: int) -> None:
