@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--max-connections-per-customer", type=int, help="overrides the stack's maxConnectionsPerCustomer")
     run.add_argument("--workers", type=int, default=2, help="Lambda worker processes per function")
     run.add_argument("--log-level", default="WARNING", help="handlers' Powertools log level (INFO shows their JSON logs)")
+    run.add_argument(
+        "--keep-executions", type=float, default=60, help="seconds finished executions and their history stay readable"
+    )
     run.add_argument("--quiet", action="store_true", help="print only the ready lines and errors")
     token = commands.add_parser("token", help="print a customer token and a ready client URL")
     token.add_argument("--customer", default="demo")
@@ -63,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
         workers=args.workers,
         max_connections_per_customer=args.max_connections_per_customer,
         log_level=args.log_level,
+        keep_executions=args.keep_executions,
         quiet=args.quiet,
     )
     try:

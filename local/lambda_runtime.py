@@ -9,10 +9,12 @@ gets a small pool of them, started on first use and reused afterwards (warm star
 from __future__ import annotations
 
 import importlib
+import math
 import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 import uuid
@@ -32,7 +34,15 @@ class Invocation:
 
     payload: Any = None
     error: dict[str, Any] | None = None
-    duration_ms: float = 0.0
+    duration_ms: float = 0.0  # the handler's own run time, as Lambda measures it
+
+
+@dataclass
+class FunctionUsage:
+    """What the Lambda service would bill a function for: invocations and duration rounded up to 1 ms."""
+
+    invocations: int = 0
+    billed_ms: int = 0
 
 
 class LambdaContext:
@@ -74,24 +84,33 @@ def _on_alarm(signum, frame) -> None:
     raise _Timeout()
 
 
-def _worker_invoke(event: Any, name: str, arn: str, memory_mb: int, timeout_seconds: int) -> tuple[str, Any]:
+def _worker_invoke(event: Any, name: str, arn: str, memory_mb: int, timeout_seconds: int) -> tuple[str, Any, float]:
+    """(status, payload or error, the handler's own run time in ms: what Lambda bills)."""
     # The function's timeout runs from when this environment starts the invocation, as on Lambda
     # (time queued for a free worker does not count).
+    started = time.perf_counter()
     deadline = time.time() + timeout_seconds
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, timeout_seconds)
     try:
-        return "ok", _handler(event, LambdaContext(name, arn, memory_mb, deadline))
+        status, value = "ok", _handler(event, LambdaContext(name, arn, memory_mb, deadline))
     except _Timeout:
-        return "error", {"errorType": "Sandbox.Timedout", "errorMessage": f"Task timed out after {timeout_seconds:.2f} seconds"}
+        status, value = (
+            "error",
+            {"errorType": "Sandbox.Timedout", "errorMessage": f"Task timed out after {timeout_seconds:.2f} seconds"},
+        )
     except Exception as error:  # the Lambda service reports any exception as a function error
-        return "error", {
-            "errorType": type(error).__name__,
-            "errorMessage": str(error),
-            "stackTrace": traceback.format_exception(error),
-        }
+        status, value = (
+            "error",
+            {
+                "errorType": type(error).__name__,
+                "errorMessage": str(error),
+                "stackTrace": traceback.format_exception(error),
+            },
+        )
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+    return status, value, (time.perf_counter() - started) * 1000
 
 
 # -- in local mode's process -------------------------------------------------------------------
@@ -105,19 +124,24 @@ class LambdaRuntime:
         aws_environment: dict[str, str],
         value_rewrites: dict[str, str] | None = None,
         env_overrides: dict[str, str] | None = None,
+        env_additions: dict[str, str] | None = None,
         workers_per_function: int = 4,
     ) -> None:
         """`aws_environment`: credentials, region and AWS_ENDPOINT_URL_* for every worker.
         `value_rewrites`: template values replaced by local ones (the management API URL).
-        `env_overrides`: variables replaced where a function already has them (e.g. delays)."""
+        `env_overrides`: variables replaced where a function already has them (e.g. delays).
+        `env_additions`: variables every function gets here and not on AWS (e.g. metrics off)."""
         self.functions = functions
         self._by_name = {key: spec for spec in functions.values() for key in (spec.name, spec.arn, spec.logical_id)}
         self._aws_environment = aws_environment
         self._rewrites = value_rewrites or {}
         self._overrides = env_overrides or {}
+        self._additions = env_additions or {}
         self._workers = workers_per_function
         self._pools: dict[str, ProcessPoolExecutor] = {}
         self._context = multiprocessing.get_context("spawn")
+        self.usage: dict[str, FunctionUsage] = {}  # by logical id
+        self._usage_lock = threading.Lock()
 
     def spec(self, name_or_arn: str) -> FunctionSpec:
         key = (
@@ -132,6 +156,7 @@ class LambdaRuntime:
         env.update(self._aws_environment)
         for key, value in spec.environment.items():
             env[key] = self._overrides.get(key, self._rewrites.get(value, value))
+        env.update(self._additions)
         env.update(
             {
                 "AWS_LAMBDA_FUNCTION_NAME": spec.name,
@@ -157,11 +182,17 @@ class LambdaRuntime:
 
     def invoke(self, name_or_arn: str, event: Any) -> Invocation:
         spec = self.spec(name_or_arn)
-        started = time.time()
         future = self._pool(spec).submit(_worker_invoke, event, spec.name, spec.arn, spec.memory_mb, spec.timeout_seconds)
-        status, value = future.result()
-        elapsed = (time.time() - started) * 1000
-        return Invocation(payload=value, duration_ms=elapsed) if status == "ok" else Invocation(error=value, duration_ms=elapsed)
+        status, value, duration_ms = future.result()
+        with self._usage_lock:
+            usage = self.usage.setdefault(spec.logical_id, FunctionUsage())
+            usage.invocations += 1
+            usage.billed_ms += math.ceil(duration_ms)
+        return (
+            Invocation(payload=value, duration_ms=duration_ms)
+            if status == "ok"
+            else Invocation(error=value, duration_ms=duration_ms)
+        )
 
     def warm_up(self) -> None:
         """Start a worker of every function now (importing its handler) rather than on the first request."""

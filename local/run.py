@@ -39,6 +39,7 @@ class LocalOptions:
     workers: int = 2
     max_connections_per_customer: int | None = None  # None: the stack's cap
     log_level: str = "WARNING"  # the handlers' Powertools log level
+    keep_executions: float = 60.0  # seconds a finished execution (and its history) stays readable
     quiet: bool = False
     cdk_out: Path = ROOT / "cdk.out"
     client_dir: Path = ROOT / "client"
@@ -62,7 +63,7 @@ class LocalMode:
 
     async def start(self) -> None:
         opts = self.options
-        stack = SynthesizedStack.load(ensure_synth(opts.cdk_out))
+        self.stack = stack = SynthesizedStack.load(ensure_synth(opts.cdk_out))
         api = stack.websocket_api()
         self.aws = LocalAws(host=opts.host).start()
         secret = local_signing_secret()
@@ -84,6 +85,8 @@ class LocalMode:
             aws_environment=self.aws.environment,
             value_rewrites={api.callback_url: self.gateway.management_endpoint},
             env_overrides=self._env_overrides(),
+            # CloudWatch metrics are not emulated: Powertools would print every EMF blob to the console.
+            env_additions={"POWERTOOLS_METRICS_DISABLED": "true"},
             workers_per_function=opts.workers,
         )
         self.aws.runtime = self.runtime
@@ -93,11 +96,17 @@ class LocalMode:
         threading.Thread(target=self._prune, name="prune", daemon=True).start()
         self.console.log("READY", f"client    {self.site.url}")
         self.console.log("READY", f"websocket {with_token(self.gateway.url, self.dev_token)}")
-        self.console.log("READY", f"aws       {self.aws.endpoint} (moto: DynamoDB, Step Functions)")
+        self.console.log(
+            "INFO",
+            "not emulated (deploy-only or AWS-side): "
+            + ", ".join(self.stack.not_emulated())
+            + "; handler metrics (EMF) are off locally",
+        )
+        self.console.log("READY", f"aws       {self.aws.endpoint} (moto: DynamoDB, Step Functions, SQS)")
 
     def _prune(self) -> None:
         while not self._stop_pruning.wait(PRUNE_EVERY_SECONDS):
-            moto_patches.prune_finished_executions()
+            moto_patches.prune_finished_executions(self.options.keep_executions)
 
     async def stop(self) -> None:
         self._stop_pruning.set()

@@ -17,6 +17,22 @@ from typing import Any
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 API_ID = "local"
+HANDLER_PACKAGE = "handlers."  # lambdas/handlers: our functions' handlers all live there
+# What local mode runs from a template; everything else (hosting, alarms, IAM, logs...) it leaves out.
+EMULATED_TYPES = {
+    "AWS::DynamoDB::Table",
+    "AWS::Lambda::Function",
+    "AWS::ApiGatewayV2::Api",
+    "AWS::ApiGatewayV2::Stage",
+    "AWS::ApiGatewayV2::Route",
+    "AWS::ApiGatewayV2::RouteResponse",
+    "AWS::ApiGatewayV2::Integration",
+    "AWS::ApiGatewayV2::Authorizer",
+    "AWS::StepFunctions::StateMachine",
+    "AWS::SecretsManager::Secret",
+    "AWS::SQS::Queue",
+    "Custom::AWS",
+}
 
 
 @dataclass
@@ -104,6 +120,8 @@ class Resolver:
             return API_ID
         if kind == "AWS::SecretsManager::Secret":
             return logical_id  # its name: Secrets Manager takes a name wherever AWS passes the ARN
+        if kind == "AWS::SQS::Queue":
+            return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{logical_id}"  # its URL
         if kind == "AWS::ApiGatewayV2::Stage":
             return self.resources[logical_id]["Properties"]["StageName"]
         return logical_id  # tables, functions, roles, log groups: named by their logical id
@@ -116,6 +134,7 @@ class Resolver:
                 "AWS::Lambda::Function": f"lambda:{REGION}:{ACCOUNT_ID}:function:",
                 "AWS::IAM::Role": f"iam::{ACCOUNT_ID}:role/",
                 "AWS::Logs::LogGroup": f"logs:{REGION}:{ACCOUNT_ID}:log-group:",
+                "AWS::SQS::Queue": f"sqs:{REGION}:{ACCOUNT_ID}:",
             }.get(kind)
             if service:
                 return f"arn:aws:{service}{logical_id}"
@@ -198,11 +217,12 @@ class SynthesizedStack:
         return specs
 
     def functions(self) -> dict[str, FunctionSpec]:
-        """Every function whose code is an asset of this assembly (CDK's own providers are Node.js)."""
+        """Every function running one of our handlers (`handlers.*`) from an asset of this assembly;
+        CDK's own providers (custom resources, the client's BucketDeployment) run only at deploy."""
         specs = {}
         for logical_id, resource in self._of_type("AWS::Lambda::Function").items():
             props = resource["Properties"]
-            if not str(props.get("Runtime", "")).startswith("python"):
+            if not str(props.get("Handler", "")).startswith(HANDLER_PACKAGE):
                 continue
             asset_dir = self.cdk_out / f"asset.{str(props['Code'].get('S3Key', '')).removesuffix('.zip')}"
             if not asset_dir.is_dir():
@@ -276,6 +296,15 @@ class SynthesizedStack:
                 )
             )
         return specs
+
+    def queues(self) -> list[str]:
+        """The names (local ids) of the stack's SQS queues."""
+        return list(self._of_type("AWS::SQS::Queue"))
+
+    def not_emulated(self) -> list[str]:
+        """The services (or custom resources) of the resource types local mode leaves out."""
+        left_out = {r["Type"] for r in self.resources.values()} - EMULATED_TYPES
+        return sorted({kind if kind.startswith("Custom::") else kind.split("::")[1] for kind in left_out})
 
     def secrets(self) -> list[str]:
         """The names (local ids) of the stack's Secrets Manager secrets."""

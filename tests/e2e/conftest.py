@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.local_mode import LocalModeProcess
+from local.launcher import LocalModeProcess
 
 MIN_DELAY, MAX_DELAY = 1, 2
 CONNECTION_CAP = 120  # above the 100 concurrent clients of one customer these tests open

@@ -8,8 +8,8 @@ import time
 import pytest
 import websockets
 
+from local.launcher import LocalModeProcess
 from tests.support.aio import run
-from tests.support.local_mode import LocalModeProcess
 
 IDLE, LIFETIME = 2.0, 5.0
 

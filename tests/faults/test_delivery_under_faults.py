@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import pytest
 import websockets
 
+from local.launcher import LocalModeProcess
 from tests.browser.conftest import ARTIFACTS
 from tests.support.aio import run
-from tests.support.local_mode import LocalModeProcess
 
 SEED_LENGTHS = {"ZX-1001": 4, "ZX-1002": 4, "ZX-1003": 2}
 TRACKINGS = int(os.environ.get("FAULT_TRACKINGS", "200"))

@@ -1,4 +1,5 @@
-"""Local mode as a user runs it (`python -m local run`), in a subprocess on free ports."""
+"""Local mode as a user runs it (`python -m local run`), in a subprocess on free ports: for the
+end-to-end tests and the benchmarks."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parent.parent
 READY = re.compile(r"READY\s+(client|websocket|aws)\s+(\S+)")
 
 
@@ -65,8 +66,9 @@ class LocalModeProcess:
 
     def outage(self, seconds: float) -> None:
         """The fault hook: the WebSocket side drops every connection and is down for `seconds`."""
-        request = urllib.request.Request(f"{self.management_url}/_local/faults/outage?seconds={seconds}", data=b"", method="POST")
-        with urllib.request.urlopen(request, timeout=10) as response:
+        url = f"{self.management_url}/_local/faults/outage?seconds={seconds}"
+        request = urllib.request.Request(url, data=b"", method="POST")  # noqa: S310 - local mode's own http:// URL
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             assert response.status == 202
 
     @property
