@@ -37,12 +37,6 @@ def acknowledge_stack_findings(stack: cdk.Stack) -> None:
     )
     acknowledge(
         stack,
-        "APIG1",
-        "WebSocket access logs need the account-wide API Gateway CloudWatch role; they arrive with "
-        "the observability work (issue 8) so a first deploy does not change account settings.",
-    )
-    acknowledge(
-        stack,
         "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
         "Only the provider function of AwsCustomResource (seed orders, runs at deploy) uses it; CDK "
         "creates that role. Our own functions have roles limited to their own log group.",

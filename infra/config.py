@@ -27,6 +27,13 @@ class StackConfig:
     oidc_issuer: str = ""  # set: the authorizer accepts the issuer's RS256 ID tokens instead of our own
     oidc_audience: str = ""
     oidc_jwks_url: str = ""
+    production: bool = False  # keep data: PITR, deletion protection, RETAIN; reserved concurrency on emit
+    alarm_email: str = ""  # set: alarms are also sent to this address (SNS email subscription)
+    emit_reserved_concurrency: int = 0  # 0: none
+
+    @property
+    def metrics_namespace(self) -> str:
+        return f"OrderTracking/{self.stage}"
 
     @property
     def jwks_url(self) -> str:
@@ -36,8 +43,10 @@ class StackConfig:
     @classmethod
     def from_context(cls, scope: Construct) -> StackConfig:
         ctx = scope.node.try_get_context
+        stage = str(ctx("stage") or "dev")
+        production = _flag(ctx("production"), default=stage == "prod")
         config = cls(
-            stage=str(ctx("stage") or "dev"),
+            stage=stage,
             min_delay_seconds=int(ctx("minDelaySeconds") if ctx("minDelaySeconds") is not None else 3),
             max_delay_seconds=int(ctx("maxDelaySeconds") if ctx("maxDelaySeconds") is not None else 10),
             powertools_layer_version=int(ctx("powertoolsLayerVersion") or 27),
@@ -48,6 +57,11 @@ class StackConfig:
             oidc_issuer=str(ctx("oidcIssuer") or ""),
             oidc_audience=str(ctx("oidcAudience") or ""),
             oidc_jwks_url=str(ctx("oidcJwksUrl") or ""),
+            production=production,
+            alarm_email=str(ctx("alarmEmail") or ""),
+            emit_reserved_concurrency=int(
+                ctx("emitReservedConcurrency") if ctx("emitReservedConcurrency") is not None else (50 if production else 0)
+            ),
         )
         config.validate()
         return config
@@ -66,3 +80,15 @@ class StackConfig:
             raise ValueError("oidcIssuer must be an https:// URL and needs oidcAudience (the app client id)")
         if not self.stage.isalnum():
             raise ValueError(f"stage must be alphanumeric, got {self.stage!r}")
+
+
+def _flag(value: object, *, default: bool) -> bool:
+    """A boolean from context: true/false as JSON (cdk.json) or as a string (-c production=true)."""
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text not in ("true", "false"):
+        raise ValueError(f"expected true or false, got {value!r}")
+    return text == "true"

@@ -93,11 +93,21 @@ class HandlerFunctions(Construct):
     """Creates the functions of one asset; `add` returns a function running `handlers.<name>.handler`."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, powertools_layer_version: int, log_retention: logs.RetentionDays
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        powertools_layer_version: int,
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+        metrics_namespace: str,
     ) -> None:
         super().__init__(scope, construct_id)
         self._code = lambdas_code()
         self._log_retention = log_retention
+        self._removal_policy = removal_policy
+        self._metrics_namespace = metrics_namespace
+        self.functions: list[lambda_.Function] = []
         self._layer = lambda_.LayerVersion.from_layer_version_arn(
             self,
             "PowertoolsLayer",
@@ -109,19 +119,21 @@ class HandlerFunctions(Construct):
         construct_id: str,
         module: str,
         environment: dict[str, str],
+        *,
         timeout_seconds: int = 10,
         code: lambda_.Code | None = None,
+        reserved_concurrency: int | None = None,
     ) -> lambda_.Function:
         log_group = logs.LogGroup(
             self,
             f"{construct_id}Logs",
             retention=self._log_retention,
-            removal_policy=RemovalPolicy.DESTROY,
+            removal_policy=self._removal_policy,
         )
         # An own role that may write to this function's log group only (no AWS managed policy).
         role = iam.Role(self, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         log_group.grant_write(role)
-        return lambda_.Function(
+        function = lambda_.Function(
             self,
             construct_id,
             role=role,
@@ -134,9 +146,13 @@ class HandlerFunctions(Construct):
             timeout=Duration.seconds(timeout_seconds),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
+            reserved_concurrent_executions=reserved_concurrency or None,
             environment={
                 "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
+                "POWERTOOLS_METRICS_NAMESPACE": self._metrics_namespace,
                 **environment,
             },
         )
+        self.functions.append(function)
+        return function

@@ -1,13 +1,36 @@
-"""The API Gateway WebSocket API: routes chosen by the frame's `type`, one Lambda per route."""
+"""The API Gateway WebSocket API: routes chosen by the frame's `type`, one Lambda per route, with
+stage throttling and JSON access logs (never the query string: it carries the token)."""
 
 from __future__ import annotations
 
+import json
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.compliance import acknowledge
+
 ROUTE_SELECTION_EXPRESSION = "$request.body.type"
+ACCESS_LOG_FORMAT = {
+    "requestId": "$context.requestId",
+    "connectionId": "$context.connectionId",
+    "eventType": "$context.eventType",
+    "routeKey": "$context.routeKey",
+    "status": "$context.status",
+    "requestTime": "$context.requestTimeEpoch",
+    "integrationLatency": "$context.integrationLatency",
+    "integrationStatus": "$context.integrationStatus",
+    "error": "$context.error.message",
+    "authorizerError": "$context.authorizer.error",
+    "customerId": "$context.authorizer.customerId",
+    "sourceIp": "$context.identity.sourceIp",
+}
 
 
 class RealtimeApi(Construct):
@@ -19,6 +42,8 @@ class RealtimeApi(Construct):
         stage_name: str,
         throttle_rate_limit: int,
         throttle_burst_limit: int,
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
         self.api = apigwv2.WebSocketApi(
@@ -36,6 +61,29 @@ class RealtimeApi(Construct):
             auto_deploy=True,
             throttle=apigwv2.ThrottleSettings(rate_limit=throttle_rate_limit, burst_limit=throttle_burst_limit),
         )
+        self.access_logs = logs.LogGroup(self, "AccessLogs", retention=log_retention, removal_policy=removal_policy)
+        cfn_stage: apigwv2.CfnStage = self.stage.node.default_child
+        cfn_stage.access_log_settings = apigwv2.CfnStage.AccessLogSettingsProperty(
+            destination_arn=self.access_logs.log_group_arn, format=json.dumps(ACCESS_LOG_FORMAT)
+        )
+        # API Gateway writes access logs with the account's CloudWatch role (one per account and
+        # region); this sets it, as RestApi(cloud_watch_role=True) does.
+        role = iam.Role(
+            self,
+            "CloudWatchRole",
+            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AmazonAPIGatewayPushToCloudWatchLogs")
+            ],
+        )
+        acknowledge(
+            role,
+            "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+            "The AWS managed policy made for API Gateway's account-wide logging role; it can only write logs.",
+        )
+        account = apigw.CfnAccount(self, "Account", cloud_watch_role_arn=role.role_arn)
+        account.apply_removal_policy(RemovalPolicy.RETAIN)  # other APIs of the account rely on it
+        cfn_stage.node.add_dependency(account)
 
     @property
     def connections_endpoint(self) -> str:

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
@@ -31,7 +32,7 @@ def order_item(order_id: str, customer_id: str, events: list[dict[str, str]]) ->
 
 
 class SeedOrders(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, table: dynamodb.ITable) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, table: dynamodb.ITable, log_group: logs.ILogGroup) -> None:
         super().__init__(scope, construct_id)
         owner, orders = load_seed_orders()
         policy = cr.AwsCustomResourcePolicy.from_sdk_calls(resources=[table.table_arn])
@@ -49,4 +50,5 @@ class SeedOrders(Construct):
                 on_update=call,
                 policy=policy,
                 install_latest_aws_sdk=False,
+                log_group=log_group,
             )

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.authentication import Authentication
 from infra.compliance import acknowledge, acknowledge_stack_findings
 from infra.config import StackConfig
 from infra.handler_function import HandlerFunctions
+from infra.hosted_client import HostedClient
+from infra.monitoring import Monitoring
 from infra.realtime_api import RealtimeApi
 from infra.seed_orders import SeedOrders
 from infra.tables import Tables
@@ -20,8 +23,17 @@ class OrderTrackingStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
 
-        tables = Tables(self, "Tables")
-        SeedOrders(self, "SeedOrders", table=tables.orders)
+        # Production keeps its data and logs when the stack goes; dev cleans up after itself.
+        removal = RemovalPolicy.RETAIN if config.production else RemovalPolicy.DESTROY
+        retention = logs.RetentionDays.THREE_MONTHS if config.production else logs.RetentionDays.ONE_MONTH
+
+        tables = Tables(self, "Tables", production=config.production)
+        SeedOrders(
+            self,
+            "SeedOrders",
+            table=tables.orders,
+            log_group=logs.LogGroup(self, "SeedOrdersLogs", retention=retention, removal_policy=RemovalPolicy.DESTROY),
+        )
 
         api = RealtimeApi(
             self,
@@ -29,13 +41,17 @@ class OrderTrackingStack(Stack):
             stage_name=config.stage,
             throttle_rate_limit=config.throttle_rate_limit,
             throttle_burst_limit=config.throttle_burst_limit,
+            log_retention=retention,
+            removal_policy=removal,
         )
 
         functions = HandlerFunctions(
             self,
             "Handlers",
             powertools_layer_version=config.powertools_layer_version,
-            log_retention=logs.RetentionDays.ONE_MONTH,
+            log_retention=retention,
+            removal_policy=removal,
+            metrics_namespace=config.metrics_namespace,
         )
         common_env = {
             "CONNECTIONS_TABLE": tables.connections.table_name,
@@ -44,8 +60,31 @@ class OrderTrackingStack(Stack):
         }
         management_env = {"CONNECTIONS_ENDPOINT": api.connections_endpoint}
 
-        emit = functions.add("EmitFunction", "emit", {**common_env, **management_env})
-        workflow = TrackingWorkflow(self, "Workflow", emit_function=emit, log_retention=logs.RetentionDays.ONE_MONTH)
+        # Reserved concurrency caps emit (it can otherwise scale with every running tracking) so that
+        # bursts cannot starve the route handlers or hammer the tables and @connections.
+        emit = functions.add(
+            "EmitFunction",
+            "emit",
+            {**common_env, **management_env},
+            reserved_concurrency=config.emit_reserved_concurrency,
+        )
+        dead_letters = sqs.Queue(
+            self,
+            "FailedTrackings",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+            removal_policy=removal,
+        )
+        acknowledge(dead_letters, "SQS3", "This queue is the dead-letter queue: failed executions land here.")
+        workflow = TrackingWorkflow(
+            self,
+            "Workflow",
+            emit_function=emit,
+            dead_letters=dead_letters,
+            log_retention=retention,
+            removal_policy=removal,
+        )
 
         auth = Authentication(self, "Auth", functions=functions, config=config)
         connect = functions.add(
@@ -69,18 +108,9 @@ class OrderTrackingStack(Stack):
         ping = functions.add("PingFunction", "ping", {})
         default = functions.add("DefaultFunction", "default", {})
 
-        # Least privilege: each function gets the calls it makes, on the tables it touches.
-        tables.connections.grant(connect, "dynamodb:PutItem", "dynamodb:Query")
-        tables.connections.grant(disconnect, "dynamodb:DeleteItem")
-        tables.trackings.grant(disconnect, "dynamodb:UpdateItem")
-        tables.connections.grant(track_order, "dynamodb:GetItem", "dynamodb:UpdateItem")
-        tables.trackings.grant(track_order, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
-        tables.orders.grant(track_order, "dynamodb:GetItem")
-        tables.trackings.grant(emit, "dynamodb:GetItem", "dynamodb:UpdateItem")
-        tables.connections.grant(emit, "dynamodb:UpdateItem")  # the send lease
-        workflow.state_machine.grant_start_execution(track_order)
-        api.stage.grant_management_api_access(emit)
-        api.stage.grant_management_api_access(track_order)
+        self._grant_least_privilege(
+            tables=tables, workflow=workflow, api=api, connect=connect, disconnect=disconnect, track_order=track_order, emit=emit
+        )
 
         api_id = self.get_logical_id(api.api.node.default_child)
         acknowledge(
@@ -109,8 +139,56 @@ class OrderTrackingStack(Stack):
         api.add_route("ping", ping, return_response=True)
         api.add_route("$default", default, return_response=True)
 
+        client = HostedClient(
+            self,
+            "Client",
+            websocket_endpoint=api.api.api_endpoint,
+            websocket_url=api.stage.url,
+            production=config.production,
+            log_retention=retention,
+        )
+        monitoring = Monitoring(
+            self,
+            "Monitoring",
+            stage=config.stage,
+            namespace=config.metrics_namespace,
+            functions={
+                "Connect": connect,
+                "Disconnect": disconnect,
+                "TrackOrder": track_order,
+                "Ping": ping,
+                "Default": default,
+                "Emit": emit,
+                "Authorizer": auth.function,
+            },
+            state_machine=workflow.state_machine,
+            tables={"Connections": tables.connections, "Trackings": tables.trackings, "Orders": tables.orders},
+            dead_letters=dead_letters,
+            api_id=api.api.api_id,
+            alarm_email=config.alarm_email,
+        )
+
+        CfnOutput(self, "ClientUrl", value=client.url, description="open this page (add ?token=… from make token)")
         CfnOutput(self, "WebSocketUrl", value=api.stage.url, description="wss:// endpoint for the client")
         CfnOutput(self, "ConnectionsEndpoint", value=api.connections_endpoint)
         CfnOutput(self, "StateMachineArn", value=workflow.state_machine.state_machine_arn)
         CfnOutput(self, "OrdersTableName", value=tables.orders.table_name)
         CfnOutput(self, "SigningSecretArn", value=auth.signing_secret.secret_arn, description="make token reads it")
+        CfnOutput(self, "DashboardName", value=monitoring.dashboard.dashboard_name)
+        CfnOutput(self, "AlarmTopicArn", value=monitoring.topic.topic_arn, description="subscribe to be told of alarms")
+        CfnOutput(self, "DeadLetterQueueUrl", value=dead_letters.queue_url, description="failed trackings")
+
+    @staticmethod
+    def _grant_least_privilege(*, tables, workflow, api, connect, disconnect, track_order, emit) -> None:
+        """Each function gets the calls it makes, on the tables it touches."""
+        tables.connections.grant(connect, "dynamodb:PutItem", "dynamodb:Query")
+        tables.connections.grant(disconnect, "dynamodb:DeleteItem")
+        tables.trackings.grant(disconnect, "dynamodb:UpdateItem")
+        tables.connections.grant(track_order, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        tables.trackings.grant(track_order, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+        tables.orders.grant(track_order, "dynamodb:GetItem")
+        tables.trackings.grant(emit, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        tables.connections.grant(emit, "dynamodb:UpdateItem")  # the send lease
+        workflow.state_machine.grant_start_execution(track_order)
+        api.stage.grant_management_api_access(emit)
+        api.stage.grant_management_api_access(track_order)

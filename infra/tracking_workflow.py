@@ -11,6 +11,8 @@ Execution input (built by the track_order handler):
         Emit         Lambda: fenced, idempotent append + post to the tracking's connection
         Superseded?  outcome == "superseded" ─▶ Fail Tracking.Superseded (ends the Map)
     Superseded   ─ Succeed: a newer tracking owns the connection; nothing more to emit.
+    DeadLetter   ─ any other failure (an emit that outlasted its retries): the execution's id, error
+                   and cause go to the dead-letter queue, then the execution fails.
 
 Why EXPRESS, not STANDARD: a tracking lasts well under the 5-minute EXPRESS limit (the config refuses
 delays that could exceed it); EXPRESS bills duration (about $0.02 per thousand trackings here) where
@@ -25,6 +27,7 @@ from __future__ import annotations
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -36,7 +39,14 @@ TRANSIENT_ERROR = "TransientFault"
 
 class TrackingWorkflow(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, emit_function: lambda_.IFunction, log_retention: logs.RetentionDays
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        emit_function: lambda_.IFunction,
+        dead_letters: sqs.IQueue,
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -112,8 +122,23 @@ class TrackingWorkflow(Construct):
         )
         each_event.item_processor(iteration)
         each_event.add_catch(sfn.Succeed(self, "Superseded"), errors=[SUPERSEDED_ERROR])
+        dead_letter = tasks.SqsSendMessage(
+            self,
+            "DeadLetter",
+            queue=dead_letters,
+            message_body=sfn.TaskInput.from_object(
+                {
+                    "execution.$": "$$.Execution.Id",
+                    "trackingId.$": "$$.Execution.Name",
+                    "error.$": "$.failure.Error",
+                    "cause.$": "$.failure.Cause",
+                }
+            ),
+        )
+        dead_letter.next(sfn.Fail(self, "Failed", error="Tracking.Failed", cause="an emit failed; see the dead-letter queue"))
+        each_event.add_catch(dead_letter, errors=[sfn.Errors.ALL], result_path="$.failure")
 
-        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
+        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=removal_policy)
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",

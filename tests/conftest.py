@@ -18,6 +18,9 @@ os.environ.update(
         "AWS_EC2_METADATA_DISABLED": "true",
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
+        # As the dev stack sets it; handler modules read it at import (tests/unit/test_metrics.py
+        # checks that it matches the template).
+        "POWERTOOLS_METRICS_NAMESPACE": "OrderTracking/dev",
     }
 )
 
@@ -33,3 +36,9 @@ def cdk_out() -> Path:
 @pytest.fixture(scope="session")
 def stack(cdk_out: Path) -> SynthesizedStack:
     return SynthesizedStack.load(cdk_out)
+
+
+@pytest.fixture(scope="session")
+def prod_cdk_out(tmp_path_factory) -> Path:
+    """The same app synthesized for stage prod (production on: data kept, reserved concurrency)."""
+    return ensure_synth(tmp_path_factory.mktemp("prod") / "cdk.out", context={"stage": "prod"})

@@ -2,7 +2,7 @@
 the customer already has the configured number of connections open."""
 
 from order_tracking import aws_clients
-from order_tracking.observability import logger
+from order_tracking.observability import Metric, count, logger
 from order_tracking.routes import connection_id, customer_id, websocket_route
 from order_tracking.store import TrackingStore
 
@@ -14,7 +14,9 @@ def handler(event):
     cap = aws_clients.settings().max_connections_per_customer
     if store.open_connections(customer) >= cap:
         logger.warning("connection refused: customer at their cap", extra={"customer_id": customer, "cap": cap})
+        count(Metric.CONNECTIONS_REFUSED)
         return {"statusCode": 429}
     store.put_connection(connection_id(event), customer)
+    count(Metric.CONNECTIONS_OPENED)
     logger.info("connected", extra={"customer_id": customer})
     return {"statusCode": 200}

@@ -7,7 +7,7 @@ botocore's retries surface as TransientFault, which the state machine retries wi
 
 from botocore.exceptions import BotoCoreError, ClientError
 from order_tracking import tracking
-from order_tracking.observability import logger
+from order_tracking.observability import Metric, count, logger, metrics
 
 RETRYABLE_CODES = {
     "ThrottlingException",
@@ -33,6 +33,7 @@ def _transient(error: Exception) -> bool:
     return False
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event, context):
     try:
@@ -40,6 +41,7 @@ def handler(event, context):
     except (BotoCoreError, ClientError) as error:
         if _transient(error):
             logger.warning("transient fault, the state machine retries", extra={"error": str(error)})
+            count(Metric.ERRORS)
             raise TransientFault(str(error)) from error
         raise
     return {"outcome": outcome}

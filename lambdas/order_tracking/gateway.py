@@ -7,6 +7,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from order_tracking import aws_clients
+from order_tracking.observability import Metric, count
 from order_tracking.protocol import encode
 
 
@@ -22,6 +23,9 @@ def post(connection_id: str, frame: dict[str, Any]) -> bool:
         aws_clients.management_api().post_to_connection(ConnectionId=connection_id, Data=encode(frame).encode("utf-8"))
     except ClientError as error:
         if _is_gone(error):
+            count(Metric.CONNECTIONS_GONE)
             return False
+        if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
+            count(Metric.MANAGEMENT_API_ERRORS)
         raise
     return True

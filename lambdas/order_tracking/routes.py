@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from order_tracking.observability import logger
+from order_tracking.observability import Metric, count, logger, metrics
 from order_tracking.protocol import ErrorCode, ProtocolError, encode, error_frame
 from order_tracking.settings import DEMO_CUSTOMER_ID
 
@@ -43,6 +43,7 @@ def websocket_route(handle: Callable[[dict[str, Any]], Reply]) -> Callable[[dict
     """
 
     @functools.wraps(handle)
+    @metrics.log_metrics
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict[str, Any], context: Any) -> Reply:
         request = event.get("requestContext", {})
@@ -54,6 +55,7 @@ def websocket_route(handle: Callable[[dict[str, Any]], Reply]) -> Callable[[dict
             return reply(refused.frame())
         except Exception:
             logger.exception("route failed")
+            count(Metric.ERRORS)
             if request.get("eventType") == "CONNECT":
                 return {"statusCode": 500}
             return reply(error_frame(ErrorCode.INTERNAL, None))

@@ -18,7 +18,7 @@ from typing import Any
 
 from order_tracking import aws_clients, gateway
 from order_tracking.clock import iso_millis, now
-from order_tracking.observability import logger
+from order_tracking.observability import Metric, count, logger
 from order_tracking.protocol import ErrorCode, ProtocolError, TrackOrder, order_event_frame
 from order_tracking.send_lease import send_lease, wait_for_other_senders
 from order_tracking.store import LIVE, AppendRefused, OvertakenRequest, Tracking, TrackingStore
@@ -83,6 +83,7 @@ def _track(store: TrackingStore, request: TrackOrder, connection_id: str, custom
     except Exception:
         store.end_tracking(tracking_id, connection_id)
         raise
+    count(Metric.TRACKINGS_STARTED)
     logger.info("tracking started", extra={"events": len(order.events)})
 
 
@@ -106,11 +107,15 @@ def _resume(store: TrackingStore, request: TrackOrder, connection_id: str, custo
         return False
     logger.append_keys(tracking_id=tracking.tracking_id)
     missed = [frame for frame in tracking.events if frame["seq"] > resume.afterSeq]
+    replayed = 0
     with send_lease(store, connection_id, tracking.tracking_id) as may_send:
         for frame in missed if may_send else []:
             if not gateway.post(connection_id, frame):
                 store.detach_tracking(tracking.tracking_id, connection_id)
                 break
+            replayed += 1
+    count(Metric.TRACKINGS_RESUMED)
+    count(Metric.EVENTS_REPLAYED, replayed)
     logger.info("tracking resumed", extra={"replayed": len(missed), "after_seq": resume.afterSeq})
     return True
 
@@ -134,11 +139,13 @@ def emit(tracking_id: str, execution_name: str, event: dict[str, Any]) -> str:
         current = refused.tracking
         if current is None or current.execution_name != execution_name or current.state != LIVE:
             logger.info("emit fenced", extra={"state": current.state if current else None})
+            count(Metric.EMITS_FENCED)
             return "superseded"
         if current.next_seq <= seq:
             raise OutOfOrderEmit(f"seq {seq} emitted before seq {current.next_seq}") from None
         if current.sent_seq >= seq:
             logger.info("emit repeated: already sent")
+            count(Metric.EMITS_REPEATED)
             return "duplicate"
         tracking, frame = current, current.events[seq - 1]
     return _send(store, tracking, frame)
@@ -158,6 +165,7 @@ def _send(store: TrackingStore, tracking: Tracking, frame: dict[str, Any]) -> st
             logger.info("connection gone, tracking detached")
             return "detached"
         store.mark_sent(tracking.tracking_id, frame["seq"])
+    count(Metric.EVENTS_EMITTED)
     logger.info("event sent", extra={"event_type": frame["type"]})
     return "sent"
 

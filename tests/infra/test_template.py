@@ -96,7 +96,7 @@ def test_every_handler_runs_the_newest_python_on_arm64(raw):
     functions = [
         f["Properties"]
         for f in resources(raw, "AWS::Lambda::Function").values()
-        if f["Properties"]["Runtime"].startswith("python")
+        if f["Properties"].get("Handler", "").startswith("handlers.")
     ]
     handlers = {f["Handler"] for f in functions}
     assert handlers == {
@@ -108,14 +108,15 @@ def test_every_handler_runs_the_newest_python_on_arm64(raw):
         assert function["TracingConfig"] == {"Mode": "Active"}
 
 
-def test_tables_are_on_demand_with_ttl_and_point_in_time_recovery(raw):
-    tables = {
-        t["Properties"]["KeySchema"][0]["AttributeName"]: t["Properties"] for t in resources(raw, "AWS::DynamoDB::Table").values()
-    }
+def test_tables_are_on_demand_with_ttl_and_disposable_in_dev(raw):
+    tables = {t["Properties"]["KeySchema"][0]["AttributeName"]: t for t in resources(raw, "AWS::DynamoDB::Table").values()}
     assert set(tables) == {"connectionId", "trackingId", "orderId"}
-    for key, props in tables.items():
+    for key, table in tables.items():
+        props = table["Properties"]
         assert props["BillingMode"] == "PAY_PER_REQUEST"
-        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": False}
+        assert props["DeletionProtectionEnabled"] is False
+        assert table["DeletionPolicy"] == "Delete"
         if key != "orderId":
             assert props["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
 
@@ -147,11 +148,16 @@ def test_state_machine_is_express_and_waits_a_random_delay(raw, template):
     assert inner["FirstEvent?"]["Choices"][0] == {"Variable": "$.event.seq", "NumericEquals": 1, "Next": "Emit"}
     assert inner["Emit"]["Resource"].endswith(":states:::lambda:invoke")
     assert any("TransientFault" in r["ErrorEquals"] for r in inner["Emit"]["Retry"])
-    assert each["Catch"] == [{"ErrorEquals": ["Tracking.Superseded"], "Next": "Superseded"}]
+    assert each["Catch"] == [
+        {"ErrorEquals": ["Tracking.Superseded"], "Next": "Superseded"},
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "DeadLetter"},
+    ]
 
 
 def test_grants_are_least_privilege_without_wildcard_actions(raw):
-    statements = [s for p in resources(raw, "AWS::IAM::Policy").values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    # Ours: CDK's BucketDeployment provider (deploy-time only) is acknowledged in infra/hosted_client.py.
+    policies = {k: p for k, p in resources(raw, "AWS::IAM::Policy").items() if not k.startswith("CustomCDKBucketDeployment")}
+    statements = [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
     actions = [a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
     assert not [a for a in actions if "*" in a]
     assert "execute-api:ManageConnections" in actions
@@ -165,14 +171,18 @@ def test_no_aws_managed_policy_on_our_functions(raw):
     assert managed == []
 
 
-def test_cfn_lint_reports_no_errors_or_warnings(cdk_out):
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_cfn_lint_reports_no_errors_or_warnings(stage, request):
+    cdk_out = request.getfixturevalue("cdk_out" if stage == "dev" else "prod_cdk_out")
     templates = [str(p) for p in Path(cdk_out).glob("*.template.json")]
     cfn_lint = Path(sys.executable).with_name("cfn-lint")  # reads .cfnlintrc from the repository root
     result = subprocess.run([str(cfn_lint), *templates], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_cdk_nag_aws_solutions_has_no_unacknowledged_findings(cdk_out):
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_cdk_nag_aws_solutions_has_no_unacknowledged_findings(stage, request):
+    cdk_out = request.getfixturevalue("cdk_out" if stage == "dev" else "prod_cdk_out")
     report = json.loads((Path(cdk_out) / "validation-report.json").read_text())
     (nag,) = [r for r in report["pluginReports"] if r["pluginName"] == "AwsSolutions"]
     assert nag["conclusion"] == "success"
@@ -203,7 +213,11 @@ def test_an_oidc_issuer_switches_the_authorizer_to_its_id_tokens(tmp_path):
     assert variables["OIDC_ISSUER"] == issuer and variables["OIDC_AUDIENCE"] == "app-client-123"
     assert variables["OIDC_JWKS_URL"] == f"{issuer}/.well-known/jwks.json"
     assert len(authorizer["Layers"]) == 2  # Powertools, and cryptography for RS256
-    (layer,) = resources(template, "AWS::Lambda::LayerVersion").values()
+    (layer,) = [
+        r
+        for r in resources(template, "AWS::Lambda::LayerVersion").values()
+        if "cryptography" in r["Properties"].get("Description", "")
+    ]
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
 
 

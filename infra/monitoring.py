@@ -1,0 +1,148 @@
+"""What an operator watches: a CloudWatch dashboard and the alarms that say something is wrong,
+sent to an SNS topic (and to an email address when `alarmEmail` is set in context).
+
+The application metrics are the handlers' Powertools metrics (EMF) in the stage's namespace, with
+the dimension `service` = order-tracking; their names are lambdas/order_tracking/observability.py's.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra.compliance import acknowledge
+from infra.handler_function import SERVICE_NAME
+
+PERIOD = Duration.minutes(5)
+TABLE_OPERATIONS = [
+    dynamodb.Operation.GET_ITEM,
+    dynamodb.Operation.PUT_ITEM,
+    dynamodb.Operation.UPDATE_ITEM,
+    dynamodb.Operation.DELETE_ITEM,
+    dynamodb.Operation.QUERY,
+]
+
+
+class Monitoring(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: str,
+        namespace: str,
+        functions: dict[str, lambda_.Function],
+        state_machine: sfn.StateMachine,
+        tables: dict[str, dynamodb.Table],
+        dead_letters: sqs.Queue,
+        api_id: str,
+        alarm_email: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.namespace = namespace
+        self.topic = sns.Topic(self, "AlarmTopic", display_name=f"Order tracking ({stage}) alarms", enforce_ssl=True)
+        acknowledge(
+            self.topic,
+            "SNS2",
+            "Alarm notifications carry only alarm names and metric values. CloudWatch cannot publish to a "
+            "topic encrypted with the AWS managed key, and a customer managed key costs $1 a month per stage.",
+        )
+        if alarm_email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+        self._action = cw_actions.SnsAction(self.topic)
+        self.alarms: list[cw.Alarm] = []
+
+        for name, function in functions.items():
+            self._alarm(f"{name}Errors", function.metric_errors(period=PERIOD), f"the {name} function failed")
+        throttles = {f"t{i}": f.metric_throttles(period=PERIOD) for i, f in enumerate(functions.values())}
+        self._alarm(
+            "LambdaThrottles",
+            cw.MathExpression(expression=f"SUM([{','.join(throttles)}])", using_metrics=throttles, period=PERIOD),
+            "a function was throttled (account concurrency or reserved concurrency reached)",
+        )
+        self._alarm("ExecutionsFailed", state_machine.metric_failed(period=PERIOD), "a tracking execution failed")
+        self._alarm("ExecutionsTimedOut", state_machine.metric_timed_out(period=PERIOD), "a tracking execution timed out")
+        self._alarm(
+            "EmitServerErrors",
+            self.app_metric("ManagementApiErrors"),
+            "posting to a connection answered 5xx (the emit step retries)",
+        )
+        for name, table in tables.items():
+            self._alarm(
+                f"{name}Throttles",
+                table.metric_throttled_requests_for_operations(operations=TABLE_OPERATIONS, period=PERIOD),
+                f"DynamoDB throttled requests on the {name} table",
+            )
+        self._alarm(
+            "DeadLetters",
+            dead_letters.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
+            "a tracking failed for good; its execution id is in the dead-letter queue",
+        )
+
+        self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=f"OrderTracking-{stage}")
+        api = {"ApiId": api_id, "Stage": stage}
+
+        def gateway_metric(name: str) -> cw.Metric:
+            return cw.Metric(namespace="AWS/ApiGateway", metric_name=name, dimensions_map=api, statistic="Sum", period=PERIOD)
+
+        self.dashboard.add_widgets(
+            self._graph(
+                "Connections and trackings", "ConnectionsOpened", "ConnectionsRefused", "TrackingsStarted", "TrackingsResumed"
+            ),
+            self._graph("Events", "EventsEmitted", "EventsReplayed", "ConnectionsGone", "EmitsFenced", "EmitsRepeated"),
+            self._graph("Errors", "Errors", "ManagementApiErrors"),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(title="Lambda errors", left=[f.metric_errors(period=PERIOD, label=n) for n, f in functions.items()]),
+            cw.GraphWidget(
+                title="Lambda duration p99",
+                left=[f.metric_duration(period=PERIOD, statistic="p99", label=n) for n, f in functions.items()],
+            ),
+            cw.GraphWidget(
+                title="Tracking executions",
+                left=[
+                    state_machine.metric_started(period=PERIOD),
+                    state_machine.metric_succeeded(period=PERIOD),
+                    state_machine.metric_failed(period=PERIOD),
+                    state_machine.metric_timed_out(period=PERIOD),
+                ],
+            ),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title="WebSocket API",
+                left=[gateway_metric(m) for m in ("ConnectCount", "MessageCount")],
+                right=[gateway_metric(m) for m in ("ClientError", "ExecutionError", "IntegrationError")],
+            ),
+            cw.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=12),
+        )
+
+    def app_metric(self, name: str) -> cw.Metric:
+        return cw.Metric(
+            namespace=self.namespace, metric_name=name, dimensions_map={"service": SERVICE_NAME}, statistic="Sum", period=PERIOD
+        )
+
+    def _graph(self, title: str, *names: str) -> cw.GraphWidget:
+        return cw.GraphWidget(title=title, left=[self.app_metric(n) for n in names], width=8)
+
+    def _alarm(self, construct_id: str, metric: cw.IMetric, description: str) -> None:
+        alarm = cw.Alarm(
+            self,
+            construct_id,
+            metric=metric,
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
+        alarm.add_alarm_action(self._action)
+        self.alarms.append(alarm)

@@ -1,0 +1,83 @@
+"""The handlers' custom metrics, as the CloudWatch Embedded Metric Format lines they print: what the
+stack's dashboard and alarms read (infra/monitoring.py)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from tests.unit.test_routes import current_tracking, emit_step
+
+
+@pytest.fixture
+def emf(capsys):
+    """Reads the metrics printed since the last call: {metric name: summed value}, and the namespace."""
+
+    def read() -> tuple[Counter, set[str]]:
+        totals, namespaces = Counter(), set()
+        for line in capsys.readouterr().out.splitlines():
+            if not line.startswith("{") or '"_aws"' not in line:
+                continue
+            blob = json.loads(line)
+            for directive in blob["_aws"]["CloudWatchMetrics"]:
+                namespaces.add(directive["Namespace"])
+                for metric in directive["Metrics"]:
+                    value = blob[metric["Name"]]
+                    totals[metric["Name"]] += sum(value) if isinstance(value, list) else value
+        return totals, namespaces
+
+    return read
+
+
+def test_a_tracking_counts_connection_start_switch_fencing_and_410(routes, aws, management_api, emf, monkeypatch):
+    routes.connect("conn-a")
+    routes.track("conn-a", "ZX-1001")
+    old = current_tracking(aws, "conn-a")
+    assert emit_step(aws, old, 1) == "sent"
+    assert emit_step(aws, old, 1) == "duplicate"
+    routes.track("conn-a", "ZX-1003")
+    assert emit_step(aws, old, 2) == "superseded"
+    management_api.drop("conn-a")
+    assert emit_step(aws, current_tracking(aws, "conn-a"), 1) == "detached"
+
+    totals, namespaces = emf()
+    assert namespaces == {aws.env["POWERTOOLS_METRICS_NAMESPACE"]} == {"OrderTracking/dev"}
+    assert totals == {
+        "ConnectionsOpened": 1,
+        "TrackingsStarted": 2,
+        "EventsEmitted": 1,
+        "EmitsRepeated": 1,
+        "EmitsFenced": 1,
+        "ConnectionsGone": 1,
+    }
+
+
+def test_a_resume_counts_the_replayed_events(routes, aws, emf):
+    routes.connect("conn-a")
+    routes.track("conn-a", "ZX-1001")
+    tracking_id = current_tracking(aws, "conn-a")
+    for seq in (1, 2, 3):
+        emit_step(aws, tracking_id, seq)
+    routes.call("$disconnect", "conn-a")
+    emf()
+    routes.connect("conn-b")
+    routes.track("conn-b", "ZX-1001", resume={"trackingId": tracking_id, "afterSeq": 1})
+    totals, _ = emf()
+    assert totals == {"ConnectionsOpened": 1, "TrackingsResumed": 1, "EventsReplayed": 2}
+
+
+def test_a_route_that_crashes_counts_an_error(routes, aws, emf, monkeypatch):
+    from order_tracking import store
+
+    routes.connect("conn-a")
+    emf()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the table is gone")
+
+    monkeypatch.setattr(store.TrackingStore, "get_order", broken)
+    routes.track("conn-a", "ZX-1001")
+    totals, _ = emf()
+    assert totals == {"Errors": 1}
