@@ -30,9 +30,13 @@ dev: install
 token: install
 	$(PY) -m local token --customer $(CUSTOMER) $(if $(STACK),--deployed $(STACK))
 
-# Benchmarks (not part of `make test`); results in bench/results/.
+# Benchmarks (not part of `make test`; about 15 minutes on 2 cores); results in bench/results/.
+# LEVELS: concurrent clients for the latency benchmark.
+LEVELS ?= 100,500,1000
 bench: install
 	$(PY) -m bench.cold_start
+	$(PY) -m bench.cost
+	$(PY) -m bench.latency --levels $(LEVELS)
 
 lint: install
 	$(VENV)/bin/ruff check .

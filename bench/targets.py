@@ -1,0 +1,134 @@
+"""The two servers the latency benchmark measures side by side, started fresh for each run, and
+where each says when it meant to send an event (the schedule lateness is measured against):
+
+- local mode (`python -m local run`): the Wait state's entry time plus its drawn delay, from each
+  execution's history in moto's Step Functions;
+- the reference Node.js `ws` server (bench/reference/server.mjs): the timer's due time it logs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from datetime import datetime
+from pathlib import Path
+
+import boto3
+
+from bench.process_usage import Usage, usage_of
+from local.launcher import LocalModeProcess
+from local.synth import ROOT
+
+# (trackingId, seq) -> epoch seconds at which the server meant to send that event
+Schedule = dict[tuple[str, int], float]
+
+
+class LocalModeTarget:
+    name = "local mode"
+
+    def __init__(self, min_delay: int, max_delay: int, workers: int = 4) -> None:
+        self.process = LocalModeProcess(
+            "--min-delay", str(min_delay), "--max-delay", str(max_delay),
+            "--workers", str(workers),
+            "--max-connections-per-customer", "1000000",
+            "--keep-executions", "3600",
+            "--idle-timeout", "3600",
+            "--quiet",
+        )  # fmt: skip
+
+    def start(self) -> LocalModeTarget:
+        self.process.start()
+        return self
+
+    @property
+    def url(self) -> str:
+        return self.process.ws_url.split("?", 1)[0]
+
+    def usage(self) -> Usage:
+        return usage_of(self.process.process.pid)
+
+    def schedule(self, tracking_ids: list[str]) -> Schedule:
+        sfn = boto3.client(
+            "stepfunctions",
+            endpoint_url=self.process.aws_url,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+        machine = sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
+        arns = {}
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine):
+            arns.update({e["name"]: e["executionArn"] for e in page["executions"]})
+        schedule: Schedule = {}
+        for tracking_id in tracking_ids:
+            if tracking_id not in arns:
+                continue
+            for event in sfn.get_execution_history(executionArn=arns[tracking_id], maxResults=1000)["events"]:
+                details = event.get("stateEnteredEventDetails") or {}
+                if event["type"] == "WaitStateEntered":
+                    state = json.loads(details["input"])
+                    due = _epoch(event["timestamp"]) + state["delay"]["seconds"]
+                    schedule[(tracking_id, state["event"]["seq"])] = due
+        return schedule
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+class ReferenceServer:
+    name = "reference (Node ws)"
+
+    def __init__(self, min_delay: int, max_delay: int, signing_secret: str) -> None:
+        self._log = Path(tempfile.mkstemp(prefix="reference-schedule-", suffix=".jsonl")[1])
+        self._env = {
+            **os.environ,
+            "PORT": "0",
+            "MIN_DELAY": str(min_delay),
+            "MAX_DELAY": str(max_delay),
+            "SIGNING_SECRET": signing_secret,
+            "SCHEDULE_LOG": str(self._log),
+        }
+        self.process: subprocess.Popen | None = None
+        self.port: int | None = None
+
+    def start(self) -> ReferenceServer:
+        self.process = subprocess.Popen(
+            [shutil.which("node") or "node", str(ROOT / "bench" / "reference" / "server.mjs")],
+            env=self._env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        line = self.process.stdout.readline()
+        if not line.startswith("LISTENING "):
+            self.stop()
+            raise RuntimeError(f"reference server did not start: {line}{self.process.stdout.read()}")
+        self.port = int(line.split()[1])
+        threading.Thread(target=self.process.stdout.read, daemon=True).start()  # keep its pipe drained
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/"
+
+    def usage(self) -> Usage:
+        return usage_of(self.process.pid)
+
+    def schedule(self, tracking_ids: list[str]) -> Schedule:
+        wanted = set(tracking_ids)
+        lines = (json.loads(line) for line in self._log.read_text().splitlines() if line)
+        return {(e["trackingId"], e["seq"]): e["scheduledAt"] / 1000 for e in lines if e["trackingId"] in wanted}
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self._log.unlink(missing_ok=True)
+
+
+def _epoch(timestamp: datetime | float) -> float:
+    return timestamp.timestamp() if isinstance(timestamp, datetime) else float(timestamp)
