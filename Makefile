@@ -46,14 +46,16 @@ test: install lint
 	node --test tests/client/
 	$(PY) -m pytest
 
+# STAGE=dev (default) or prod; prod keeps its data and reserves concurrency for emit.
+STAGE ?= dev
 synth: install
-	$(CDK) synth --quiet
+	$(CDK) synth --quiet -c stage=$(STAGE)
 
 deploy: install
-	$(CDK) deploy
+	$(CDK) deploy -c stage=$(STAGE) OrderTracking-$(STAGE)
 
 destroy: install
-	$(CDK) destroy
+	$(CDK) destroy -c stage=$(STAGE) OrderTracking-$(STAGE)
 
 # Re-pin every Python dependency after changing requirements.in.
 lock:

@@ -302,9 +302,17 @@ class SynthesizedStack:
         return list(self._of_type("AWS::SQS::Queue"))
 
     def not_emulated(self) -> list[str]:
-        """The services (or custom resources) of the resource types local mode leaves out."""
+        """What local mode leaves out: whole services ("CloudFront"), or the type ("Lambda::Permission")
+        where the rest of its service is emulated, and custom resources by type."""
         left_out = {r["Type"] for r in self.resources.values()} - EMULATED_TYPES
-        return sorted({kind if kind.startswith("Custom::") else kind.split("::")[1] for kind in left_out})
+        emulated_services = {kind.split("::")[1] for kind in EMULATED_TYPES if kind.startswith("AWS::")}
+        names = set()
+        for kind in left_out:
+            service = kind.split("::")[1]
+            names.add(
+                kind if kind.startswith("Custom::") else kind.removeprefix("AWS::") if service in emulated_services else service
+            )
+        return sorted(names)
 
     def secrets(self) -> list[str]:
         """The names (local ids) of the stack's Secrets Manager secrets."""

@@ -184,3 +184,13 @@ def test_hundred_concurrent_clients_each_get_exactly_their_own_order(local_mode)
         assert {f["orderId"] for f in got} == {order_id}
         assert [f["seq"] for f in got] == list(range(1, len(got) + 1))
     assert len({events(frames)[0]["trackingId"] for _, frames in results}) == 100
+
+
+def test_what_local_mode_does_not_emulate_is_said_once_at_start(local_mode):
+    notices = [line for line in local_mode.lines if "not emulated" in line]
+    assert len(notices) == 1
+    for left_out in ("CloudFront", "CloudWatch", "S3", "SNS", "IAM"):
+        assert left_out in notices[0]
+    for emulated in ("DynamoDB", "StepFunctions", "ApiGatewayV2", "SecretsManager"):
+        assert emulated not in notices[0]
+    assert "SQS::QueuePolicy" in notices[0] and "Lambda::Permission" in notices[0]  # the rest of SQS, Lambda is run

@@ -85,6 +85,30 @@ def test_switching_mid_cycle_ends_the_old_execution(system):
     assert first["trackingId"] not in {f["trackingId"] for f in frames[1:]}
 
 
+def test_an_emit_that_fails_for_good_puts_the_execution_on_the_dead_letter_queue(system, stack):
+    sfn = system.aws.client("stepfunctions")
+    (machine,) = stack.state_machines()
+    # An event without its type, label and status: emit raises KeyError, which no Retry matches.
+    broken = {
+        "trackingId": "broken-1",
+        "orderId": "ZX-1001",
+        "events": [{"seq": 1, "orderId": "ZX-1001"}],
+        "minDelay": 1,
+        "maxDelay": 1,
+    }
+    execution = sfn.start_execution(stateMachineArn=machine.arn, name="broken-1", input=json.dumps(broken))["executionArn"]
+    deadline = time.monotonic() + 30
+    while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert described["status"] == "FAILED"
+    sqs = system.aws.client("sqs")
+    (queue,) = stack.queues()
+    messages = sqs.receive_message(QueueUrl=sqs.get_queue_url(QueueName=queue)["QueueUrl"], WaitTimeSeconds=1)["Messages"]
+    (letter,) = [json.loads(m["Body"]) for m in messages]
+    assert letter["trackingId"] == "broken-1" and letter["execution"] == execution
+    assert letter["error"] == "KeyError" and "order_event_frame" in letter["cause"]
+
+
 def test_math_random_end_bound_is_exclusive_as_on_aws(system):
     """moto draws States.MathRandom's end inclusively; local mode pins AWS's exclusive end."""
     sfn = system.aws.client("stepfunctions")
