@@ -116,7 +116,7 @@ def _resume(store: TrackingStore, request: TrackOrder, connection_id: str, custo
             replayed += 1
     count(Metric.TRACKINGS_RESUMED)
     count(Metric.EVENTS_REPLAYED, replayed)
-    logger.info("tracking resumed", extra={"replayed": len(missed), "after_seq": resume.afterSeq})
+    logger.info("tracking resumed", extra={"missed": len(missed), "replayed": replayed, "after_seq": resume.afterSeq})
     return True
 
 
