@@ -177,20 +177,20 @@ class TrackingStore:
             raise LookupError(connection_id) if old is None else OvertakenRequest(connection_id)
         return result.get("Attributes", {}).get("trackingId")
 
-    def take_send_lease(self, connection_id: str, tracking_id: str, until_ms: int, now_ms: int) -> tuple[str, int]:
-        """Take the connection's send lease for `tracking_id` until `until_ms`.
+    def take_send_lease(self, connection_id: str, tracking_id: str, token: str, until_ms: int, now_ms: int) -> tuple[str, int]:
+        """Take the connection's send lease for `tracking_id` until `until_ms`, as holder `token`.
 
-        Returns ("acquired", until), ("held", until of the other tracking's lease), or ("fenced", 0)
+        The lease has one holder at a time, even within a tracking (a resume's replay and a live
+        emit take turns), so that releasing it never frees it under another post still in flight.
+        Returns ("acquired", until), ("held", until of the current holder's lease), or ("fenced", 0)
         when the connection is gone or carries another tracking now.
         """
         result, old = _update_or_old(
             self.connections,
             Key={"connectionId": connection_id},
-            UpdateExpression="SET leaseOwner = :t, leaseUntil = :until",
-            ConditionExpression=(
-                "trackingId = :t AND (attribute_not_exists(leaseOwner) OR leaseOwner = :t OR leaseUntil < :now)"
-            ),
-            ExpressionAttributeValues={":t": tracking_id, ":until": until_ms, ":now": now_ms},
+            UpdateExpression="SET leaseOwner = :t, leaseToken = :token, leaseUntil = :until",
+            ConditionExpression="trackingId = :t AND (attribute_not_exists(leaseOwner) OR leaseUntil < :now)",
+            ExpressionAttributeValues={":t": tracking_id, ":token": token, ":until": until_ms, ":now": now_ms},
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
         if result is None:
@@ -199,13 +199,14 @@ class TrackingStore:
             return "held", int(old.get("leaseUntil", 0))
         return "acquired", until_ms
 
-    def release_send_lease(self, connection_id: str, tracking_id: str) -> None:
+    def release_send_lease(self, connection_id: str, token: str) -> None:
+        """Release the lease if holder `token` still has it (an expired lease may have a new holder)."""
         _update_if(
             self.connections,
             Key={"connectionId": connection_id},
-            UpdateExpression="REMOVE leaseOwner, leaseUntil",
-            ConditionExpression="leaseOwner = :t",
-            ExpressionAttributeValues={":t": tracking_id},
+            UpdateExpression="REMOVE leaseOwner, leaseToken, leaseUntil",
+            ConditionExpression="leaseToken = :token",
+            ExpressionAttributeValues={":token": token},
         )
 
     def foreign_lease_until(self, connection_id: str, tracking_id: str | None) -> int:

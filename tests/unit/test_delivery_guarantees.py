@@ -11,7 +11,7 @@ from order_tracking.send_lease import LEASE_MS
 from order_tracking.store import TrackingStore
 
 from tests.unit.conftest import LambdaContextStub, reply_frame
-from tests.unit.test_routes import current_tracking, emit_step
+from tests.unit.test_routes import current_tracking, emit_step, table
 
 
 def _in_thread(function, *args):
@@ -21,20 +21,23 @@ def _in_thread(function, *args):
     return thread, result
 
 
-def _take_lease_as(tracking_id: str, connection_id: str, hold_ms: int = LEASE_MS) -> None:
+def _take_lease_as(tracking_id: str, connection_id: str, hold_ms: int = LEASE_MS) -> str:
+    """Take the send lease as a post of `tracking_id` would; returns the holder's token."""
     now = int(time.time() * 1000)
-    assert TrackingStore().take_send_lease(connection_id, tracking_id, now + hold_ms, now) == ("acquired", now + hold_ms)
+    token = f"test-{tracking_id}-{now}"
+    assert TrackingStore().take_send_lease(connection_id, tracking_id, token, now + hold_ms, now) == ("acquired", now + hold_ms)
+    return token
 
 
 def test_an_error_answering_a_switch_waits_for_the_old_trackings_post_in_flight(routes, aws):
     routes.connect("conn-a")
     routes.track("conn-a", "ZX-1001")
     old = current_tracking(aws, "conn-a")
-    _take_lease_as(old, "conn-a")  # the old emit passed its fence and is posting right now
+    token = _take_lease_as(old, "conn-a")  # the old emit passed its fence and is posting right now
     thread, result = _in_thread(routes.track, "conn-a", "ZX-9999")
     time.sleep(0.4)
     assert thread.is_alive(), "the answer must not overtake the old tracking's post"
-    TrackingStore().release_send_lease("conn-a", old)
+    TrackingStore().release_send_lease("conn-a", token)
     thread.join(5)
     assert reply_frame(result["value"])["code"] == "order_not_found"
 
@@ -43,25 +46,45 @@ def test_the_new_trackings_first_event_waits_for_the_old_trackings_post_in_fligh
     client = routes.connect("conn-a")
     routes.track("conn-a", "ZX-1001")
     old = current_tracking(aws, "conn-a")
-    _take_lease_as(old, "conn-a")
+    token = _take_lease_as(old, "conn-a")
     routes.track("conn-a", "ZX-1003")
     new = current_tracking(aws, "conn-a")
     thread, result = _in_thread(emit_step, aws, new, 1)
     time.sleep(0.4)
     assert thread.is_alive() and client.frames == []
-    TrackingStore().release_send_lease("conn-a", old)
+    TrackingStore().release_send_lease("conn-a", token)
     thread.join(5)
     assert result["value"] == "sent"
     assert [f["trackingId"] for f in client.wait_for(1)] == [new]
+
+
+def test_two_posts_of_one_tracking_take_turns_and_neither_frees_the_others_lease(routes, aws):
+    """A resume's replay and a live emit of the same tracking: the first to finish must not free the
+    lease while the other still posts, or a switch could answer before that post lands."""
+    routes.connect("conn-a")
+    routes.track("conn-a", "ZX-1001")
+    tracking = current_tracking(aws, "conn-a")
+    store = TrackingStore()
+    first = _take_lease_as(tracking, "conn-a")  # say, the replay
+    now = int(time.time() * 1000)
+    assert store.take_send_lease("conn-a", tracking, "live-emit", now + LEASE_MS, now)[0] == "held"
+    store.release_send_lease("conn-a", first)
+    now = int(time.time() * 1000)
+    assert store.take_send_lease("conn-a", tracking, "live-emit", now + LEASE_MS, now) == ("acquired", now + LEASE_MS)
+    store.release_send_lease("conn-a", first)  # a late, repeated release by the first holder: no effect
+    assert store.foreign_lease_until("conn-a", None) > now  # so a switch still waits for the live emit
+    store.release_send_lease("conn-a", "live-emit")
+    assert store.foreign_lease_until("conn-a", None) == 0
 
 
 def test_a_lease_left_by_a_crashed_emit_expires(routes, aws):
     routes.connect("conn-a")
     routes.track("conn-a", "ZX-1001")
     _take_lease_as(current_tracking(aws, "conn-a"), "conn-a", hold_ms=300)
-    started = time.monotonic()
+    lease_until = int(table(aws, "CONNECTIONS_TABLE").get_item(Key={"connectionId": "conn-a"})["Item"]["leaseUntil"])
     assert reply_frame(routes.track("conn-a", "ZX-9999"))["code"] == "order_not_found"
-    assert 0.2 <= time.monotonic() - started < 2
+    answered = time.time() * 1000
+    assert lease_until <= answered < lease_until + 2000  # it waited for the lease to lapse, no longer
 
 
 def test_an_old_emit_that_stored_before_the_switch_does_not_post_after_it(routes, aws):
