@@ -107,7 +107,6 @@ class HandlerFunctions(Construct):
         self._log_retention = log_retention
         self._removal_policy = removal_policy
         self._metrics_namespace = metrics_namespace
-        self.functions: list[lambda_.Function] = []
         self._layer = lambda_.LayerVersion.from_layer_version_arn(
             self,
             "PowertoolsLayer",
@@ -133,7 +132,7 @@ class HandlerFunctions(Construct):
         # An own role that may write to this function's log group only (no AWS managed policy).
         role = iam.Role(self, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         log_group.grant_write(role)
-        function = lambda_.Function(
+        return lambda_.Function(
             self,
             construct_id,
             role=role,
@@ -154,5 +153,3 @@ class HandlerFunctions(Construct):
                 **environment,
             },
         )
-        self.functions.append(function)
-        return function

@@ -81,8 +81,10 @@ class RealtimeApi(Construct):
             "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
             "The AWS managed policy made for API Gateway's account-wide logging role; it can only write logs.",
         )
+        # Both stay when the stack goes: other stages and APIs of the account write through this role.
+        role.apply_removal_policy(RemovalPolicy.RETAIN)
         account = apigw.CfnAccount(self, "Account", cloud_watch_role_arn=role.role_arn)
-        account.apply_removal_policy(RemovalPolicy.RETAIN)  # other APIs of the account rely on it
+        account.apply_removal_policy(RemovalPolicy.RETAIN)
         cfn_stage.node.add_dependency(account)
 
     @property

@@ -236,3 +236,10 @@ def test_names_carry_the_stage(dev, prod):
     assert only(prod, "AWS::ApiGatewayV2::Api")["Properties"]["Name"] == "order-tracking-prod"
     assert only(prod, "AWS::ApiGatewayV2::Stage")["Properties"]["StageName"] == "prod"
     assert flatten(only(prod, "AWS::CloudWatch::Dashboard")["Properties"]["DashboardName"]) == '"OrderTracking-prod"'
+
+
+def test_the_account_logging_role_outlives_the_stack(dev):
+    (account,) = of_type(dev, "AWS::ApiGateway::Account").values()
+    assert account["DeletionPolicy"] == "Retain"
+    role_id = account["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
+    assert dev["Resources"][role_id]["DeletionPolicy"] == "Retain"
