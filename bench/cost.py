@@ -32,6 +32,7 @@ import websockets
 
 from bench import prices
 from bench.dynamodb_capacity import CapacityMeter
+from bench.executions import executions_by_name, history
 from bench.load import SEED_LENGTHS
 from local.run import LocalMode, LocalOptions
 from local.synth import ROOT
@@ -73,7 +74,6 @@ class CostRun:
         )
         mode.aws.wrap_app(self.meter.wrap)
         self.sfn = mode.aws.client("stepfunctions")
-        self.machine = self.sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
 
     async def measure(self, order_id: str, trackings: int) -> dict:
         runtime = self.mode.runtime
@@ -109,17 +109,15 @@ class CostRun:
 
     def _finished(self, tracking_ids: list[str]) -> list[dict]:
         """Each tracking's execution once it has ended: its transitions and duration."""
-        arn_of = {}
-        for page in self.sfn.get_paginator("list_executions").paginate(stateMachineArn=self.machine):
-            arn_of.update({e["name"]: e["executionArn"] for e in page["executions"]})
+        arn_of = executions_by_name(self.sfn)
         results = []
         for tracking_id in tracking_ids:
             while (execution := self.sfn.describe_execution(executionArn=arn_of[tracking_id]))["status"] == "RUNNING":
                 time.sleep(0.2)
-            history = self.sfn.get_execution_history(executionArn=arn_of[tracking_id], maxResults=1000)["events"]
+            events = history(self.sfn, arn_of[tracking_id])
             results.append(
                 {
-                    "transitions": sum(1 for e in history if e["type"].endswith("StateEntered")),
+                    "transitions": sum(1 for e in events if e["type"].endswith("StateEntered")),
                     "seconds": (execution["stopDate"] - execution["startDate"]).total_seconds(),
                 }
             )

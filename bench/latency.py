@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import resource
 import statistics
@@ -160,7 +161,7 @@ def main(argv: list[str] | None = None) -> dict:
             print(_line(run), flush=True)
     report = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {_cpus()} CPUs, Python {platform.python_version()}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         "delays_seconds": [args.min_delay, args.max_delay],
         "ratios_local_over_reference": compare(runs),
         "runs": [{k: v for k, v in r.items() if k != "samples"} for r in runs],
@@ -182,12 +183,6 @@ def _line(run: dict) -> str:
         f"cpu {run['cpu_seconds']} s, peak {run['peak_rss_mb']} MB, {run['wall_seconds']} s"
         + (f", failures {run['client_failures']}" if run["client_failures"] else "")
     )
-
-
-def _cpus() -> int:
-    import os
-
-    return os.cpu_count() or 0
 
 
 if __name__ == "__main__":

@@ -15,7 +15,10 @@ from itertools import cycle
 
 import websockets
 
-SEED_LENGTHS = {"ZX-1001": 4, "ZX-1002": 4, "ZX-1003": 2}
+from infra.seed_orders import load_seed_orders
+
+# Events per seed order, from the data the stack seeds (infra/seed_orders.json).
+SEED_LENGTHS = {order_id: len(events) for order_id, events in load_seed_orders()[1].items()}
 
 
 @dataclass

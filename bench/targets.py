@@ -17,9 +17,9 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
-import boto3
-
+from bench.executions import executions_by_name, history
 from bench.process_usage import Usage, usage_of
+from local.aws_services import local_client
 from local.launcher import LocalModeProcess
 from local.synth import ROOT
 
@@ -52,22 +52,13 @@ class LocalModeTarget:
         return usage_of(self.process.process.pid)
 
     def schedule(self, tracking_ids: list[str]) -> Schedule:
-        sfn = boto3.client(
-            "stepfunctions",
-            endpoint_url=self.process.aws_url,
-            region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
-        machine = sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
-        arns = {}
-        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine):
-            arns.update({e["name"]: e["executionArn"] for e in page["executions"]})
+        sfn = local_client(self.process.aws_url, "stepfunctions")
+        arns = executions_by_name(sfn)
         schedule: Schedule = {}
         for tracking_id in tracking_ids:
             if tracking_id not in arns:
                 continue
-            for event in sfn.get_execution_history(executionArn=arns[tracking_id], maxResults=1000)["events"]:
+            for event in history(sfn, arns[tracking_id]):
                 details = event.get("stateEnteredEventDetails") or {}
                 if event["type"] == "WaitStateEntered":
                     state = json.loads(details["input"])

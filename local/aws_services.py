@@ -168,17 +168,22 @@ class LocalAws:
         }
 
     def client(self, service: str):
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name=REGION,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-            aws_session_token="local",
-        )
+        return local_client(self.endpoint, service)
 
     def provision(self, stack: SynthesizedStack, secret_value: str) -> None:
         provision(stack, self.client, secret_value)
+
+
+def local_client(endpoint: str, service: str):
+    """A boto3 client for one of local mode's services at `endpoint`, with its fake credentials."""
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        aws_session_token="local",
+    )
 
 
 def provision(stack: SynthesizedStack, client: Callable[[str], Any], secret_value: str) -> None:

@@ -11,9 +11,9 @@ import sys
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from local.synth import ROOT
+
 READY = re.compile(r"READY\s+(client|websocket|aws)\s+(\S+)")
 
 

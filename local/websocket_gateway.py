@@ -308,10 +308,7 @@ class WebSocketGateway:
         authorizer = self.api.routes["$connect"].authorizer
         status, identity = await self._authorize(authorizer, connection_id, target, headers) if authorizer else (0, None)
         if not status:
-            event = self._connect_event(connection_id, target, headers)
-            if identity is not None:
-                event["requestContext"]["authorizer"] = identity
-            invocation = await self._invoke("$connect", event)
+            invocation = await self._invoke("$connect", self._connect_event(connection_id, target, headers, identity))
             status = 500 if invocation.error else int((invocation.payload or {}).get("statusCode", 200))
         if status >= 400:
             protocol.send_response(protocol.reject(status, _reason(status)))
@@ -452,8 +449,10 @@ class WebSocketGateway:
             event["requestContext"]["authorizer"] = identity
         return event
 
-    def _connect_event(self, connection_id: str, target: str, headers: dict[str, str]) -> dict[str, Any]:
-        event = self._base_event(connection_id, "$connect", "CONNECT", _epoch_ms())
+    def _connect_event(
+        self, connection_id: str, target: str, headers: dict[str, str], identity: dict | None = None
+    ) -> dict[str, Any]:
+        event = self._base_event(connection_id, "$connect", "CONNECT", _epoch_ms(), identity)
         query = parse_qsl(urlsplit(target).query, keep_blank_values=True)
         event["headers"] = {k.title(): v for k, v in headers.items()}
         event["multiValueHeaders"] = {k.title(): v.split(",") for k, v in headers.items()}

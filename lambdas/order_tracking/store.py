@@ -7,7 +7,8 @@ Trackings table item:
 Connections table item:
     connectionId, customerId, connectedAt, trackingId (its current tracking), lastRequestAt (receive
     time of the track_order that set it, to refuse older ones processed late), expiresAt (TTL),
-    leaseOwner + leaseUntil (epoch ms): the tracking allowed to post to it right now (send_lease.py).
+    leaseOwner + leaseToken + leaseUntil (epoch ms): the tracking, and which of its posts, may post to
+    it right now (send_lease.py).
 """
 
 from __future__ import annotations

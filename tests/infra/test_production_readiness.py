@@ -10,29 +10,22 @@ import pytest
 
 from infra.handler_function import SERVICE_NAME
 from infra.hosted_client import content_security_policy
-
-
-def _template(cdk_out: Path) -> dict:
-    (template,) = [json.loads(p.read_text()) for p in Path(cdk_out).glob("*.template.json")]
-    return template
+from local.template import SynthesizedStack
+from tests.infra.test_template import resources
 
 
 @pytest.fixture(scope="module")
-def dev(cdk_out) -> dict:
-    return _template(cdk_out)
+def dev(stack) -> dict:
+    return stack.template
 
 
 @pytest.fixture(scope="module")
 def prod(prod_cdk_out) -> dict:
-    return _template(prod_cdk_out)
-
-
-def of_type(template: dict, kind: str) -> dict[str, dict]:
-    return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
+    return SynthesizedStack.load(prod_cdk_out).template
 
 
 def only(template: dict, kind: str) -> dict:
-    (resource,) = of_type(template, kind).values()
+    (resource,) = resources(template, kind).values()
     return resource
 
 
@@ -80,7 +73,7 @@ def test_csp_lets_the_page_connect_only_to_this_stacks_websocket_endpoint(dev):
     policy = only(dev, "AWS::CloudFront::ResponseHeadersPolicy")["Properties"]["ResponseHeadersPolicyConfig"]
     headers = policy["SecurityHeadersConfig"]
     csp = flatten(headers["ContentSecurityPolicy"]["ContentSecurityPolicy"])
-    (api_id,) = of_type(dev, "AWS::ApiGatewayV2::Api")
+    (api_id,) = resources(dev, "AWS::ApiGatewayV2::Api")
     # connect-src: the page's own origin (its config.json) and the API's wss://… endpoint, nothing else.
     assert f'connect-src \'self\' ", {{"Fn::GetAtt": ["{api_id}", "ApiEndpoint"]}}, "; base-uri' in csp
     assert "default-src 'none'" in csp and "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
@@ -100,7 +93,7 @@ def test_the_client_and_its_config_json_are_deployed_with_the_stage_url(dev, cdk
     deployment = only(dev, "Custom::CDKBucketDeployment")["Properties"]
     assert len(deployment["SourceObjectKeys"]) == 2  # client/ and config.json
     markers = flatten(deployment["SourceMarkers"])
-    (api_id,) = of_type(dev, "AWS::ApiGatewayV2::Api")
+    (api_id,) = resources(dev, "AWS::ApiGatewayV2::Api")
     # config.json's wsUrl is the stage's wss:// URL, filled at deploy.
     assert f'"\\"wss://", {{"Ref": "{api_id}"}}' in markers and '"/dev\\""' in markers
     assert deployment["DistributionPaths"] == ["/*"]  # CloudFront is invalidated on each deploy
@@ -117,15 +110,15 @@ def test_the_client_and_its_config_json_are_deployed_with_the_stage_url(dev, cdk
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_every_log_group_has_a_retention_and_every_function_its_own_group(stage, request):
     template = request.getfixturevalue(stage)
-    groups = of_type(template, "AWS::Logs::LogGroup")
+    groups = resources(template, "AWS::Logs::LogGroup")
     assert all("RetentionInDays" in g["Properties"] for g in groups.values())
-    for logical_id, function in of_type(template, "AWS::Lambda::Function").items():
+    for logical_id, function in resources(template, "AWS::Lambda::Function").items():
         log_group = function["Properties"].get("LoggingConfig", {}).get("LogGroup")
         assert log_group and flatten(log_group).strip('"{} ').split('"')[-1] in groups, logical_id
 
 
 def test_functions_and_state_machine_are_traced(dev):
-    for function in of_type(dev, "AWS::Lambda::Function").values():
+    for function in resources(dev, "AWS::Lambda::Function").values():
         if function["Properties"].get("Handler", "").startswith("handlers."):
             assert function["Properties"]["TracingConfig"] == {"Mode": "Active"}
     assert only(dev, "AWS::StepFunctions::StateMachine")["Properties"]["TracingConfiguration"] == {"Enabled": True}
@@ -133,7 +126,7 @@ def test_functions_and_state_machine_are_traced(dev):
 
 def test_handlers_publish_metrics_in_the_stages_namespace(dev, prod):
     for template, namespace in ((dev, "OrderTracking/dev"), (prod, "OrderTracking/prod")):
-        for function in of_type(template, "AWS::Lambda::Function").values():
+        for function in resources(template, "AWS::Lambda::Function").values():
             props = function["Properties"]
             if props.get("Handler", "").startswith("handlers."):
                 assert props["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"] == namespace
@@ -145,11 +138,11 @@ def test_api_gateway_writes_json_access_logs_without_the_token(dev):
     log_format = json.loads(settings["Format"])
     assert {"requestId", "connectionId", "routeKey", "status", "error"} <= set(log_format)
     assert not any("querystring" in value.lower() or "token" in value.lower() for value in log_format.values())
-    assert of_type(dev, "AWS::ApiGateway::Account")  # the account's CloudWatch role, which access logs need
+    assert resources(dev, "AWS::ApiGateway::Account")  # the account's CloudWatch role, which access logs need
 
 
 def test_alarms_cover_errors_failures_emit_5xx_throttles_and_dead_letters(dev):
-    alarms = of_type(dev, "AWS::CloudWatch::Alarm")
+    alarms = resources(dev, "AWS::CloudWatch::Alarm")
     names = {k.removeprefix("Monitoring").rstrip("0123456789ABCDEF") for k in alarms}
     for expected in (
         "ConnectErrors",
@@ -165,7 +158,7 @@ def test_alarms_cover_errors_failures_emit_5xx_throttles_and_dead_letters(dev):
         "DeadLetters",
     ):
         assert expected in names, (expected, sorted(names))
-    (topic,) = of_type(dev, "AWS::SNS::Topic")
+    (topic,) = resources(dev, "AWS::SNS::Topic")
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic}]
     emit_5xx = next(a for k, a in alarms.items() if "EmitServerErrors" in k)["Properties"]
@@ -182,9 +175,9 @@ def test_dashboard_shows_the_application_metrics(dev):
 def test_alarm_email_is_subscribed_only_when_given(dev, tmp_path):
     from local.synth import ensure_synth
 
-    assert of_type(dev, "AWS::SNS::Subscription") == {}
+    assert resources(dev, "AWS::SNS::Subscription") == {}
     out = ensure_synth(tmp_path / "cdk.out", context={"alarmEmail": "ops@example.com", "aws:cdk:bundling-stacks": []})
-    (subscription,) = of_type(_template(out), "AWS::SNS::Subscription").values()
+    (subscription,) = resources(SynthesizedStack.load(out).template, "AWS::SNS::Subscription").values()
     assert subscription["Properties"]["Protocol"] == "email"
     assert subscription["Properties"]["Endpoint"] == "ops@example.com"
 
@@ -206,7 +199,7 @@ def test_stage_is_throttled(dev):
 
 
 def test_prod_keeps_its_data_and_dev_cleans_up(dev, prod):
-    for table in of_type(prod, "AWS::DynamoDB::Table").values():
+    for table in resources(prod, "AWS::DynamoDB::Table").values():
         assert table["DeletionPolicy"] == "Retain"
         assert table["Properties"]["DeletionProtectionEnabled"] is True
         assert table["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
@@ -221,7 +214,7 @@ def test_prod_reserves_concurrency_for_emit_only(dev, prod):
     def reserved(template):
         return {
             f["Properties"]["Handler"]: f["Properties"].get("ReservedConcurrentExecutions")
-            for f in of_type(template, "AWS::Lambda::Function").values()
+            for f in resources(template, "AWS::Lambda::Function").values()
             if f["Properties"].get("Handler", "").startswith("handlers.")
         }
 
@@ -239,7 +232,7 @@ def test_names_carry_the_stage(dev, prod):
 
 
 def test_the_account_logging_role_outlives_the_stack(dev):
-    (account,) = of_type(dev, "AWS::ApiGateway::Account").values()
+    (account,) = resources(dev, "AWS::ApiGateway::Account").values()
     assert account["DeletionPolicy"] == "Retain"
     role_id = account["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
     assert dev["Resources"][role_id]["DeletionPolicy"] == "Retain"

@@ -11,6 +11,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra.config import StackConfig
+from local.template import SynthesizedStack
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -203,7 +204,7 @@ def test_an_oidc_issuer_switches_the_authorizer_to_its_id_tokens(tmp_path):
     issuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example"
     context = {"oidcIssuer": issuer, "oidcAudience": "app-client-123", "aws:cdk:bundling-stacks": []}
     out = ensure_synth(tmp_path / "cdk.out", context=context)  # bundling skipped: no layer build here
-    (template,) = [json.loads(p.read_text()) for p in out.glob("*.template.json")]
+    template = SynthesizedStack.load(out).template
     (authorizer,) = [
         r["Properties"]
         for r in resources(template, "AWS::Lambda::Function").values()
