@@ -14,7 +14,7 @@ from constructs import Construct
 
 from infra.compliance import acknowledge
 from infra.config import StackConfig
-from infra.handler_function import HandlerFunctions, dependency_layer_code, lambdas_code_with
+from infra.handler_function import ARCHITECTURE, HandlerFunctions, dependency_layer_code, lambdas_code_with
 
 IDENTITY_SOURCE = "route.request.querystring.token"
 CRYPTO_REQUIREMENTS = Path(__file__).with_name("layers") / "crypto" / "requirements.txt"
@@ -53,7 +53,7 @@ class Authentication(Construct):
                 self,
                 "CryptoLayer",
                 code=dependency_layer_code(CRYPTO_REQUIREMENTS),
-                compatible_architectures=[lambda_.Architecture.ARM_64],
+                compatible_architectures=[ARCHITECTURE],
                 description="cryptography for RS256 (PyJWT)",
             )
             self.function.add_layers(crypto)

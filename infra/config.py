@@ -5,13 +5,19 @@ Every value can be overridden on the command line, e.g. `cdk deploy -c maxDelayS
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from constructs import Construct
+
+REQUIREMENTS_LOCK = Path(__file__).resolve().parent.parent / "requirements.lock"
 
 # An EXPRESS execution may run at most 5 minutes; the longest seed order has 3 waits.
 EXPRESS_LIMIT_SECONDS = 300
 LONGEST_ORDER_WAITS = 3
+# Account-wide names carry the stage and the region (CloudFront's origin access control allows 64 characters).
+MAX_STAGE_LENGTH = 20
 
 
 @dataclass(frozen=True)
@@ -19,7 +25,7 @@ class StackConfig:
     stage: str
     min_delay_seconds: int
     max_delay_seconds: int
-    powertools_layer_version: int
+    powertools_version: str  # the aws-lambda-powertools release the tests run: the layer deployed is that one
     throttle_rate_limit: int
     throttle_burst_limit: int
     retention_hours: int
@@ -27,9 +33,10 @@ class StackConfig:
     oidc_issuer: str = ""  # set: the authorizer accepts the issuer's RS256 ID tokens instead of our own
     oidc_audience: str = ""
     oidc_jwks_url: str = ""
-    production: bool = False  # keep data: PITR, deletion protection, RETAIN; reserved concurrency on emit
+    production: bool = False  # keep data: PITR, deletion protection, RETAIN
     alarm_email: str = ""  # set: alarms are also sent to this address (SNS email subscription)
-    emit_reserved_concurrency: int = 0  # 0: none
+    emit_reserved_concurrency: int = 0  # 0: none (the default in every stage: see validate())
+    powertools_layer_arn: str = ""  # set: this layer instead of the one Powertools publishes for the locked version
 
     @property
     def metrics_namespace(self) -> str:
@@ -49,7 +56,8 @@ class StackConfig:
             stage=stage,
             min_delay_seconds=int(ctx("minDelaySeconds") if ctx("minDelaySeconds") is not None else 3),
             max_delay_seconds=int(ctx("maxDelaySeconds") if ctx("maxDelaySeconds") is not None else 10),
-            powertools_layer_version=int(ctx("powertoolsLayerVersion") or 27),
+            powertools_version=str(ctx("powertoolsVersion") or locked_version("aws-lambda-powertools")),
+            powertools_layer_arn=str(ctx("powertoolsLayerArn") or ""),
             throttle_rate_limit=int(ctx("throttleRateLimit") or 100),
             throttle_burst_limit=int(ctx("throttleBurstLimit") or 200),
             retention_hours=int(ctx("retentionHours") or 24),
@@ -59,9 +67,7 @@ class StackConfig:
             oidc_jwks_url=str(ctx("oidcJwksUrl") or ""),
             production=production,
             alarm_email=str(ctx("alarmEmail") or ""),
-            emit_reserved_concurrency=int(
-                ctx("emitReservedConcurrency") if ctx("emitReservedConcurrency") is not None else (50 if production else 0)
-            ),
+            emit_reserved_concurrency=int(ctx("emitReservedConcurrency") or 0),
         )
         config.validate()
         return config
@@ -78,8 +84,12 @@ class StackConfig:
             )
         if self.oidc_issuer and not (self.oidc_issuer.startswith("https://") and self.oidc_audience):
             raise ValueError("oidcIssuer must be an https:// URL and needs oidcAudience (the app client id)")
-        if not self.stage.isalnum():
-            raise ValueError(f"stage must be alphanumeric, got {self.stage!r}")
+        if not (self.stage.isalnum() and len(self.stage) <= MAX_STAGE_LENGTH):
+            raise ValueError(f"stage must be alphanumeric and at most {MAX_STAGE_LENGTH} characters, got {self.stage!r}")
+        if self.emit_reserved_concurrency < 0:
+            raise ValueError("emitReservedConcurrency must be 0 (none) or more")
+        if self.powertools_layer_arn and not self.powertools_layer_arn.startswith("arn:"):
+            raise ValueError(f"powertoolsLayerArn must be a layer version ARN, got {self.powertools_layer_arn!r}")
 
 
 def _flag(value: object, *, default: bool) -> bool:
@@ -92,3 +102,12 @@ def _flag(value: object, *, default: bool) -> bool:
     if text not in ("true", "false"):
         raise ValueError(f"expected true or false, got {value!r}")
     return text == "true"
+
+
+def locked_version(package: str, lock: Path = REQUIREMENTS_LOCK) -> str:
+    """The version requirements.lock pins for `package`: what the tests and local mode run."""
+    name = "[-_.]+".join(re.escape(part) for part in re.split(r"[-_.]+", package))  # pip freeze spells names its own way
+    match = re.search(rf"^{name}==(\S+)$", lock.read_text(), re.MULTILINE | re.IGNORECASE)
+    if match is None:
+        raise ValueError(f"{lock.name} pins no {package}")
+    return match.group(1)

@@ -9,17 +9,25 @@ import sys
 from pathlib import Path
 
 import jsii
-from aws_cdk import Aws, BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy
+from aws_cdk import BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
-# Powertools' public layer for this runtime and architecture; it brings aws-lambda-powertools
-# and pydantic, so the asset holds only our own code (boto3 is in the runtime).
-POWERTOOLS_LAYER = "AWSLambdaPowertoolsPythonV3-python314-arm64"
+ARCHITECTURE = lambda_.Architecture.ARM_64
+# Powertools' public layer for this runtime and architecture brings aws-lambda-powertools and pydantic,
+# so the asset holds only our own code (boto3 is in the runtime). Powertools publishes the layer ARN of
+# each release as a public SSM parameter; the stack names the release requirements.lock pins, so the
+# code deployed is the code tested, and CloudFormation resolves the ARN in the deploy's region.
+POWERTOOLS_PARAMETER = "/aws/service/powertools/python/{arch}/{runtime}/{version}"
+
+
+def powertools_layer_parameter(version: str) -> str:
+    return POWERTOOLS_PARAMETER.format(arch=ARCHITECTURE.name, runtime=RUNTIME.name, version=version)
 SERVICE_NAME = "order-tracking"
 
 
@@ -97,7 +105,8 @@ class HandlerFunctions(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        powertools_layer_version: int,
+        powertools_version: str,
+        powertools_layer_arn: str = "",
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
         metrics_namespace: str,
@@ -107,11 +116,11 @@ class HandlerFunctions(Construct):
         self._log_retention = log_retention
         self._removal_policy = removal_policy
         self._metrics_namespace = metrics_namespace
-        self._layer = lambda_.LayerVersion.from_layer_version_arn(
-            self,
-            "PowertoolsLayer",
-            f"arn:{Aws.PARTITION}:lambda:{Aws.REGION}:017000801446:layer:{POWERTOOLS_LAYER}:{powertools_layer_version}",
+        # A region or release without the parameter (it has happened) takes `-c powertoolsLayerArn=...`.
+        layer_arn = powertools_layer_arn or ssm.StringParameter.value_for_string_parameter(
+            self, powertools_layer_parameter(powertools_version)
         )
+        self._layer = lambda_.LayerVersion.from_layer_version_arn(self, "PowertoolsLayer", layer_arn)
 
     def add(
         self,
@@ -137,7 +146,7 @@ class HandlerFunctions(Construct):
             construct_id,
             role=role,
             runtime=RUNTIME,
-            architecture=lambda_.Architecture.ARM_64,
+            architecture=ARCHITECTURE,
             handler=f"handlers.{module}.handler",
             code=code or self._code,
             layers=[self._layer],

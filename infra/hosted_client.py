@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_logs as logs
@@ -67,9 +67,13 @@ class HostedClient(Construct):
             "The bucket holds only the public client's static files, read through CloudFront; "
             "access logging would add a second bucket for no information CloudFront lacks.",
         )
+        # CloudFront's policies and origin access controls are global, named per account: the names
+        # carry the stack (so the stage) and the region, so the same stage deploys in two regions.
+        account_wide_name = f"{Stack.of(self).stack_name}-{Aws.REGION}"
         headers = cloudfront.ResponseHeadersPolicy(
             self,
             "SecurityHeaders",
+            response_headers_policy_name=f"{account_wide_name}-headers",
             comment="Order tracking client: CSP and security headers",
             security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
                 content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
@@ -93,7 +97,12 @@ class HostedClient(Construct):
             comment="Order tracking client",
             default_root_object="index.html",
             default_behavior=cloudfront.BehaviorOptions(
-                origin=origins.S3BucketOrigin.with_origin_access_control(self.bucket),
+                origin=origins.S3BucketOrigin.with_origin_access_control(
+                    self.bucket,
+                    origin_access_control=cloudfront.S3OriginAccessControl(
+                        self, "OriginAccess", origin_access_control_name=f"{account_wide_name}-client"
+                    ),
+                ),
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
                 response_headers_policy=headers,
                 cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,

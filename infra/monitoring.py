@@ -7,10 +7,11 @@ the dimension `service` = order-tracking; their names are lambdas/order_tracking
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -123,6 +124,24 @@ class Monitoring(Construct):
                 right=[gateway_metric(m) for m in ("ClientError", "ExecutionError", "IntegrationError")],
             ),
             cw.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=12),
+        )
+        self._let_alarms_publish()
+
+    def _let_alarms_publish(self) -> None:
+        """`enforce_ssl` gives the topic a policy of its own, which replaces SNS's default one (the one
+        that lets the account's services publish), and an alarm action adds no permission. Without
+        this statement CloudWatch is refused sns:Publish and every alarm is silent."""
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowThisStacksAlarms",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "ArnEquals": {"aws:SourceArn": [alarm.alarm_arn for alarm in self.alarms]},
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                },
+            )
         )
 
     def app_metric(self, name: str) -> cw.Metric:

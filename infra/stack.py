@@ -48,7 +48,8 @@ class OrderTrackingStack(Stack):
         functions = HandlerFunctions(
             self,
             "Handlers",
-            powertools_layer_version=config.powertools_layer_version,
+            powertools_version=config.powertools_version,
+            powertools_layer_arn=config.powertools_layer_arn,
             log_retention=retention,
             removal_policy=removal,
             metrics_namespace=config.metrics_namespace,
@@ -60,8 +61,9 @@ class OrderTrackingStack(Stack):
         }
         management_env = {"CONNECTIONS_ENDPOINT": api.connections_endpoint}
 
-        # Reserved concurrency caps emit (it can otherwise scale with every running tracking) so that
-        # bursts cannot starve the route handlers or hammer the tables and @connections.
+        # Reserved concurrency (only when configured) caps emit, which otherwise scales with every
+        # running tracking, so that bursts cannot starve the route handlers. Lambda refuses a reservation
+        # that leaves the account under its minimum unreserved concurrency, so no stage reserves by default.
         emit = functions.add(
             "EmitFunction",
             "emit",

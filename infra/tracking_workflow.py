@@ -24,7 +24,7 @@ the same write makes a repeated emit store and send its event once.
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, Fn, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
@@ -35,6 +35,7 @@ from constructs import Construct
 SUPERSEDED_ERROR = "Tracking.Superseded"
 # Raised by the emit handler for throttling and 5xx from DynamoDB or the management API.
 TRANSIENT_ERROR = "TransientFault"
+VENDED_LOGS_PREFIX = "/aws/vendedlogs/states/"
 
 
 class TrackingWorkflow(Construct):
@@ -138,7 +139,18 @@ class TrackingWorkflow(Construct):
         dead_letter.next(sfn.Fail(self, "Failed", error="Tracking.Failed", cause="an emit failed; see the dead-letter queue"))
         each_event.add_catch(dead_letter, errors=[sfn.Errors.ALL], result_path="$.failure")
 
-        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=removal_policy)
+        # Step Functions delivers its logs as vended logs: under /aws/vendedlogs/ the log delivery needs
+        # no statement of its own in the account's CloudWatch Logs resource policy, whose size limit a
+        # busy account reaches (aws-cdk#28900). The stack id's last part keeps a retained group of a
+        # deleted stack from colliding with the next deploy of the same stack.
+        stack_uuid = Fn.select(2, Fn.split("/", Aws.STACK_ID))
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"{VENDED_LOGS_PREFIX}{Aws.STACK_NAME}-tracking-{stack_uuid}",
+            retention=log_retention,
+            removal_policy=removal_policy,
+        )
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",

@@ -210,20 +210,6 @@ def test_prod_keeps_its_data_and_dev_cleans_up(dev, prod):
     assert only(prod, "Custom::CDKBucketDeployment")["Properties"].get("RetainOnDelete", True) is True
 
 
-def test_prod_reserves_concurrency_for_emit_only(dev, prod):
-    def reserved(template):
-        return {
-            f["Properties"]["Handler"]: f["Properties"].get("ReservedConcurrentExecutions")
-            for f in resources(template, "AWS::Lambda::Function").values()
-            if f["Properties"].get("Handler", "").startswith("handlers.")
-        }
-
-    assert set(reserved(dev).values()) == {None}
-    prod_reserved = reserved(prod)
-    assert prod_reserved.pop("handlers.emit.handler") == 50
-    assert set(prod_reserved.values()) == {None}
-
-
 def test_names_carry_the_stage(dev, prod):
     assert only(dev, "AWS::ApiGatewayV2::Api")["Properties"]["Name"] == "order-tracking-dev"
     assert only(prod, "AWS::ApiGatewayV2::Api")["Properties"]["Name"] == "order-tracking-prod"
