@@ -28,6 +28,8 @@ POWERTOOLS_PARAMETER = "/aws/service/powertools/python/{arch}/{runtime}/{version
 
 def powertools_layer_parameter(version: str) -> str:
     return POWERTOOLS_PARAMETER.format(arch=ARCHITECTURE.name, runtime=RUNTIME.name, version=version)
+
+
 SERVICE_NAME = "order-tracking"
 
 
