@@ -7,6 +7,7 @@ clients against `http://localhost:$MOTO_PORT` in server mode.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -14,6 +15,7 @@ import re
 import threading
 import uuid
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
 
@@ -21,9 +23,12 @@ import boto3
 from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from local import moto_patches
+from local import moto_patches, sigv4
 from local.faults import PLAN
+from local.iam import ADMIN_ACCESS_KEY, ADMIN_SECRET_KEY, AccessDenied, LocalIam
+from local.iam_requests import classify, refusal
 from local.lambda_runtime import LambdaRuntime
+from local.sigv4 import SignedRequest
 from local.template import REGION, SynthesizedStack
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
@@ -45,7 +50,12 @@ _moto_handler = logging.StreamHandler()
 _moto_handler.addFilter(_FirstLine())
 logging.getLogger("moto.stepfunctions").addHandler(_moto_handler)
 logging.getLogger("moto.stepfunctions").propagate = False
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
+# The documented local credentials: local mode's administrator (see local/iam.py).
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": ADMIN_ACCESS_KEY,
+    "AWS_SECRET_ACCESS_KEY": ADMIN_SECRET_KEY,
+    "AWS_SESSION_TOKEN": "local",
+}
 
 
 class LambdaInvokeMiddleware:
@@ -123,13 +133,55 @@ def _respond(start_response: Callable, status: str, payload: Any, headers: dict[
     return [body]
 
 
-class LocalAws:
-    """moto in server mode (in a thread of this process) plus the Lambda Invoke endpoint."""
+class IamEnforcement:
+    """WSGI, in front of everything: an AWS API request must be signed (SigV4) by a key local mode
+    knows, and its role must allow the action on the resources it names (local/iam.py). Refusals
+    come in each service's error shape. Requests that are no AWS API call (moto's own /moto-api) pass."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, app: Callable, iam: LocalIam) -> None:
+        self.app = app
+        self.iam = iam
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
+        headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")}
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        if environ.get("CONTENT_LENGTH"):
+            headers["content-length"] = environ["CONTENT_LENGTH"]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        target = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
+        method = environ.get("REQUEST_METHOD", "GET")
+        requested = classify(method, target, headers, body)
+        if requested is None:
+            return self.app(environ, start_response)
+        try:
+            key = sigv4.verify(SignedRequest(method, target, headers, body), self.iam.secrets())
+            self.iam.check(key, requested.action, requested.resources)
+        except sigv4.SignatureRefused as refused:
+            return _respond(start_response, *_status_line(refusal(requested.service, refused.code, refused.message)))
+        except AccessDenied as denied:
+            return _respond(start_response, *_status_line(refusal(requested.service, "AccessDeniedException", denied.message)))
+        return self.app(environ, start_response)
+
+
+def _status_line(answer: tuple[int, Any, dict[str, str]]) -> tuple[str, Any, dict[str, str]]:
+    status, payload, headers = answer
+    return f"{status} {HTTPStatus(status).phrase}", payload, headers
+
+
+class LocalAws:
+    """moto in server mode (in a thread of this process) plus the Lambda Invoke endpoint; with `iam`,
+    every AWS API request is checked against the template's IAM policies first."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, iam: LocalIam | None = None) -> None:
         moto_patches.apply()
         self.runtime: LambdaRuntime | None = None
+        self.iam = iam
         app = LambdaInvokeMiddleware(moto_patches.CachingDispatcher(create_backend_app), lambda: self.runtime)
+        if iam is not None:
+            app = IamEnforcement(app, iam)
         self._server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
         self.port = self._server.server_address[1]
         self.endpoint = f"http://{host}:{self.port}"
@@ -172,6 +224,13 @@ class LocalAws:
 
     def provision(self, stack: SynthesizedStack, secret_value: str) -> None:
         provision(stack, self.client, secret_value)
+        if self.iam is not None:
+            roles = {machine.role for machine in stack.state_machines()}
+            if len(roles) > 1:
+                raise NotImplementedError("local mode signs every state machine's tasks as one role; this stack has several")
+            for role in roles:
+                credentials = self.iam.credentials(role, "states")
+                moto_patches.sign_interpreter_calls_as(credentials.access_key, credentials.secret_key, credentials.session_token)
 
 
 def local_client(endpoint: str, service: str):
@@ -180,9 +239,9 @@ def local_client(endpoint: str, service: str):
         service,
         endpoint_url=endpoint,
         region_name=REGION,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        aws_session_token="local",
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
     )
 
 

@@ -22,6 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from local.iam import LocalIam
 from local.template import FunctionSpec
 
 # Variables of the machine a worker keeps; everything else comes from the template and local mode.
@@ -126,11 +127,13 @@ class LambdaRuntime:
         env_overrides: dict[str, str] | None = None,
         env_additions: dict[str, str] | None = None,
         workers_per_function: int = 4,
+        iam: LocalIam | None = None,
     ) -> None:
         """`aws_environment`: credentials, region and AWS_ENDPOINT_URL_* for every worker.
         `value_rewrites`: template values replaced by local ones (the management API URL).
         `env_overrides`: variables replaced where a function already has them (e.g. delays).
-        `env_additions`: variables every function gets here and not on AWS (e.g. metrics off)."""
+        `env_additions`: variables every function gets here and not on AWS (e.g. metrics off).
+        `iam`: each function signs its AWS calls as its own execution role (else as local mode's admin)."""
         self.functions = functions
         self._by_name = {key: spec for spec in functions.values() for key in (spec.name, spec.arn, spec.logical_id)}
         self._aws_environment = aws_environment
@@ -138,6 +141,7 @@ class LambdaRuntime:
         self._overrides = env_overrides or {}
         self._additions = env_additions or {}
         self._workers = workers_per_function
+        self.iam = iam
         self._pools: dict[str, ProcessPoolExecutor] = {}
         self._context = multiprocessing.get_context("spawn")
         self.usage: dict[str, FunctionUsage] = {}  # by logical id
@@ -154,6 +158,8 @@ class LambdaRuntime:
     def environment_of(self, spec: FunctionSpec) -> dict[str, str]:
         env = {k: os.environ[k] for k in _INHERITED if k in os.environ}
         env.update(self._aws_environment)
+        if self.iam is not None and spec.role:
+            env.update(self.iam.credentials(spec.role, spec.name).environment())
         for key, value in spec.environment.items():
             env[key] = self._overrides.get(key, self._rewrites.get(value, value))
         env.update(self._additions)

@@ -50,6 +50,10 @@ class ConnectionRegistry:
         with self._lock:
             return self._connections.get(connection_id)
 
+    def ids(self) -> list[str]:
+        with self._lock:
+            return list(self._connections)
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._connections)

@@ -17,6 +17,8 @@ these touch its internals; each patch says where moto differs from AWS and what 
 - Memory: moto keeps every execution, with its history, and every worker thread in
   `parser.utils.TMP_THREADS` forever (about 58 KB per execution). `prune_finished_executions()`
   drops finished ones; local mode calls it periodically so a long run stays flat.
+- IAM: the interpreter's service calls sign as the state machine's role (`sign_interpreter_calls_as`),
+  so local mode's IAM check applies the role's policies to them, as AWS does.
 - Not patched, noted: StopExecution on an EXPRESS execution succeeds in moto but is refused on AWS
   (our code never calls it), and moto names errors of service integrations as its own clients raise
   them; the emit step's Retry lists the names AWS documents (Lambda.ServiceException, ...).
@@ -27,9 +29,11 @@ from __future__ import annotations
 import datetime
 import random
 import re
+import sys
 import threading
 from functools import lru_cache
 
+import boto3
 from jsonpath_ng import parse as jsonpath_parse
 from jsonpath_ng.ext import parse as jsonpath_ext_parse
 from moto.core.config import default_user_config
@@ -38,6 +42,7 @@ from moto.stepfunctions.parser import utils as parser_utils
 from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.intrinsic.function.statesfunction.math_operations import math_random
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_factory
 from moto.stepfunctions.parser.asl.parse import asl_parser
 from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 
@@ -71,14 +76,35 @@ def _parse_cached(definition: str):
     return asl_parser.Preprocessor().visit(tree), tree
 
 
+# Who the interpreter's service calls sign as: moto signs them as "ak"/"sk"; on AWS a state machine's
+# tasks run as its role. Local mode sets the role's credentials here (see local/iam.py).
+_interpreter_credentials: dict[str, str] = {}
+
+
+def sign_interpreter_calls_as(access_key: str, secret_key: str, session_token: str) -> None:
+    _interpreter_credentials.update(
+        {"aws_access_key_id": access_key, "aws_secret_access_key": secret_key, "aws_session_token": session_token}
+    )
+    _cached_client.cache_clear()
+
+
 @lru_cache(maxsize=64)
 def _cached_client(region: str, service: str):
-    return _original_client_for(region=region, service=service)
+    client = _original_client_for(region=region, service=service)
+    if not _interpreter_credentials:
+        return client
+    return boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=client.meta.endpoint_url,
+        config=client.meta.config,
+        **_interpreter_credentials,
+    )
 
 
 def _client_for(region: str, service: str, state_credentials=None):
-    if state_credentials is not None:
-        return _original_client_for(region=region, service=service, state_credentials=state_credentials)
+    # moto's own function ignores `state_credentials` (a task's cross-account role), and every
+    # lambda:invoke task passes one: caching by (region, service) alone loses nothing.
     return _cached_client(region, service)
 
 
@@ -138,8 +164,11 @@ def apply() -> None:
     default_user_config["stepfunctions"]["execute_state_machine"] = True
     math_random.MathRandom._eval_body = _math_random_end_exclusive
     asl_parser.AmazonStateLanguageParser.parse = staticmethod(_parse_cached)
-    boto_client.boto_client_for = _client_for
-    lambda_eval_utils.boto_client_for = _client_for
+    # Every module of the interpreter that imported moto's function by name (lambda, sqs, dynamodb...).
+    for value in [boto_client, lambda_eval_utils, *vars(state_task_service_factory).values()]:
+        module = sys.modules.get(getattr(value, "__module__", ""), value)
+        if getattr(module, "boto_client_for", None) is _original_client_for:
+            module.boto_client_for = _client_for
     json_path.parse = lru_cache(maxsize=1024)(jsonpath_ext_parse)
     result_path.parse = lru_cache(maxsize=1024)(jsonpath_parse)
     _applied = True

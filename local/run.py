@@ -16,6 +16,7 @@ from pathlib import Path
 from local import moto_patches
 from local.aws_services import LocalAws
 from local.console import Console
+from local.iam import ADMIN_ACCESS_KEY, ADMIN_SECRET_KEY, LocalIam
 from local.lambda_runtime import LambdaRuntime
 from local.synth import ROOT, ensure_synth
 from local.template import SynthesizedStack
@@ -65,7 +66,8 @@ class LocalMode:
         opts = self.options
         self.stack = stack = SynthesizedStack.load(ensure_synth(opts.cdk_out))
         api = stack.websocket_api()
-        self.aws = LocalAws(host=opts.host).start()
+        self.iam = LocalIam.from_stack(stack)
+        self.aws = LocalAws(host=opts.host, iam=self.iam).start()
         secret = local_signing_secret()
         self.aws.provision(stack, secret)
         self.dev_token = mint(DEMO_CUSTOMER_ID, secret, DEV_TOKEN_SECONDS)
@@ -77,6 +79,7 @@ class LocalMode:
             console=self.console,
             idle_timeout=opts.idle_timeout,
             max_lifetime=opts.max_lifetime,
+            iam=self.iam,
         )
         await self.gateway.start()
         # The template's management endpoint (https://{api}.execute-api...) is this gateway here.
@@ -88,6 +91,7 @@ class LocalMode:
             # CloudWatch metrics are not emulated: Powertools would print every EMF blob to the console.
             env_additions={"POWERTOOLS_METRICS_DISABLED": "true"},
             workers_per_function=opts.workers,
+            iam=self.iam,
         )
         self.aws.runtime = self.runtime
         await asyncio.get_running_loop().run_in_executor(None, self.runtime.warm_up)
@@ -101,6 +105,12 @@ class LocalMode:
             "not emulated (deploy-only or AWS-side): "
             + ", ".join(self.stack.not_emulated())
             + "; handler metrics (EMF) are off locally",
+        )
+        self.console.log(
+            "INFO",
+            "IAM enforced: each function and the state machine may make only the calls their roles in the "
+            f"template allow; your own tools sign as the administrator with key {ADMIN_ACCESS_KEY!r}, "
+            f"secret {ADMIN_SECRET_KEY!r}",
         )
         self.console.log("READY", f"aws       {self.aws.endpoint} (moto: DynamoDB, Step Functions, SQS)")
 

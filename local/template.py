@@ -18,7 +18,8 @@ ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 API_ID = "local"
 HANDLER_PACKAGE = "handlers."  # lambdas/handlers: our functions' handlers all live there
-# What local mode runs from a template; everything else (hosting, alarms, IAM, logs...) it leaves out.
+# What local mode runs from a template; everything else (hosting, alarms, logs...) it leaves out.
+# IAM roles and policies are not created but enforced: see local/iam.py.
 EMULATED_TYPES = {
     "AWS::DynamoDB::Table",
     "AWS::Lambda::Function",
@@ -32,6 +33,8 @@ EMULATED_TYPES = {
     "AWS::SecretsManager::Secret",
     "AWS::SQS::Queue",
     "Custom::AWS",
+    "AWS::IAM::Role",
+    "AWS::IAM::Policy",
 }
 
 
@@ -55,6 +58,7 @@ class FunctionSpec:
     timeout_seconds: int
     memory_mb: int
     runtime: str = "python3.14"
+    role: str | None = None  # logical id of its execution role
 
 
 @dataclass
@@ -86,6 +90,7 @@ class StateMachineSpec:
     type: str
     definition: str
     role_arn: str
+    role: str | None = None  # logical id of its role
 
 
 @dataclass
@@ -239,6 +244,7 @@ class SynthesizedStack:
                 timeout_seconds=int(props.get("Timeout", 3)),
                 memory_mb=int(props.get("MemorySize", 128)),
                 runtime=str(props["Runtime"]),
+                role=_logical_id_of_arn(props.get("Role")),
             )
         return specs
 
@@ -293,6 +299,7 @@ class SynthesizedStack:
                     type=props.get("StateMachineType", "STANDARD"),
                     definition=self.resolver.resolve(props["DefinitionString"]),
                     role_arn=self.resolver.resolve(props["RoleArn"]),
+                    role=_logical_id_of_arn(props.get("RoleArn")),
                 )
             )
         return specs
@@ -325,3 +332,10 @@ class SynthesizedStack:
             create = json.loads(self.resolver.resolve(resource["Properties"]["Create"]))
             calls.append(SdkCallSpec(logical_id, create["service"], create["action"], create.get("parameters", {})))
         return calls
+
+
+def _logical_id_of_arn(value: Any) -> str | None:
+    """`X` of a `{"Fn::GetAtt": ["X", "Arn"]}` (how CDK points a function or state machine at its role)."""
+    if isinstance(value, dict) and isinstance(value.get("Fn::GetAtt"), list):
+        return value["Fn::GetAtt"][0]
+    return None

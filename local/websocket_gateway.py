@@ -13,7 +13,9 @@ What it does as API Gateway does:
 - `$disconnect` runs after a close from either side, with the close code and reason.
 - Limits that bite in production: 128 KB messages (a larger one closes the connection with 1009),
   a 10-minute idle timeout and a 2-hour connection lifetime (both close with 1001; configurable).
-- `POST`/`GET`/`DELETE /@connections/{id}` (also under `/{stage}/@connections/{id}`); 410 for unknown ids.
+- `POST`/`GET`/`DELETE /{stage}/@connections/{id}` (this stage only; 410 for unknown ids), signed with
+  SigV4 by a key local mode knows and allowed by the caller's IAM policies (`execute-api:ManageConnections`):
+  unsigned, wrongly signed or denied calls get API Gateway's 403.
 
 Fault hooks for tests (not API Gateway features): `POST /_local/faults/outage?seconds=N` drops every
 connection without a close frame (clients see 1006) and refuses new ones for N seconds, as if the
@@ -32,6 +34,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -40,11 +43,13 @@ from websockets.http11 import Request
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
-from local import management_api
+from local import management_api, sigv4
 from local.console import Console
 from local.faults import PLAN
+from local.iam import AccessDenied, LocalIam
 from local.lambda_runtime import Invocation
 from local.management_api import Connection, ConnectionRegistry
+from local.sigv4 import SignedRequest
 from local.template import ACCOUNT_ID, API_ID, REGION, AuthorizerSpec, WebSocketApiSpec
 
 MAX_MESSAGE_BYTES = 128 * 1024
@@ -145,8 +150,10 @@ class WebSocketGateway:
         max_lifetime: float = MAX_LIFETIME_SECONDS,
         max_message_bytes: int = MAX_MESSAGE_BYTES,
         invoke_threads: int = 64,
+        iam: LocalIam | None = None,
     ) -> None:
         self.api = api
+        self.iam = iam or LocalIam({})  # no roles: only local mode's administrator may call @connections
         self._invoke_blocking = invoke
         self.host = host
         self.port = port
@@ -167,7 +174,8 @@ class WebSocketGateway:
 
     @property
     def management_endpoint(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        """`https://{api-id}.execute-api.{region}.amazonaws.com/{stage}` of this gateway."""
+        return f"http://{self.host}:{self.port}/{self.api.stage_name}"
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
@@ -244,11 +252,11 @@ class WebSocketGateway:
                     return
                 length = int(headers.get("content-length") or 0)
                 body = await reader.readexactly(length) if length else b""
-                status, payload, extra = self._http(method, target, body)
+                status, payload, extra = self._http(method, target, headers, body)
                 data = json.dumps(payload).encode() if payload is not None else b""
                 keep_alive = headers.get("connection", "").lower() != "close" and status != 202
                 lines = [
-                    f"HTTP/1.1 {status} {management_api.REASONS.get(status, '')}",
+                    f"HTTP/1.1 {status} {HTTPStatus(status).phrase}",
                     f"Content-Length: {len(data)}",
                     "Content-Type: application/json",
                     f"x-amzn-RequestId: {uuid.uuid4()}",
@@ -266,7 +274,7 @@ class WebSocketGateway:
         finally:
             writer.close()
 
-    def _http(self, method: str, target: str, body: bytes) -> tuple[int, Any, dict[str, str]]:
+    def _http(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, Any, dict[str, str]]:
         """One plain HTTP request: the management API, or one of local mode's fault hooks."""
         url = urlsplit(target)
         if url.path == OUTAGE_PATH and method == "POST":
@@ -279,12 +287,37 @@ class WebSocketGateway:
                 except (ValueError, TypeError) as error:
                     return 400, {"message": str(error)}, {}
             return 200, PLAN.report(), {}
+        refused = self._refuse_management_call(method, target, headers, body)
+        if refused is not None:
+            self._log_management(method, target, refused[0], body)
+            return refused
         if method == "POST" and PLAN.strike("management"):
             self.console.log("ERROR", "fault: @connections answered 500")
             return 500, {"message": "Internal server error"}, {"x-amzn-ErrorType": "InternalServerError"}
         status, payload = management_api.handle(self.registry, method, url.path, body)
         self._log_management(method, target, status, body)
         return status, payload, {"x-amzn-ErrorType": "GoneException"} if status == 410 else {}
+
+    def _refuse_management_call(
+        self, method: str, target: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, Any, dict[str, str]] | None:
+        """As API Gateway: only this stage's path; SigV4 by a known key; IAM execute-api:ManageConnections."""
+        path = urlsplit(target).path
+        prefix = f"/{self.api.stage_name}/@connections/"
+        if not path.startswith(prefix) or "/" in path.removeprefix(prefix):
+            return 403, {"message": "Forbidden"}, {"x-amzn-ErrorType": "ForbiddenException"}
+        try:
+            key = sigv4.verify(SignedRequest(method, target, headers, body), self.iam.secrets())
+            connection_id = unquote(path.removeprefix(prefix))
+            resource = (
+                f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{API_ID}/{self.api.stage_name}/{method}/@connections/{connection_id}"
+            )
+            self.iam.check(key, "execute-api:ManageConnections", [resource])
+        except sigv4.SignatureRefused as refused:
+            return 403, {"message": refused.message}, {"x-amzn-ErrorType": refused.code}
+        except AccessDenied as denied:
+            return 403, {"Message": denied.message}, {"x-amzn-ErrorType": "AccessDeniedException"}
+        return None
 
     def _log_management(self, method: str, target: str, status: int, body: bytes) -> None:
         connection_id = unquote(urlsplit(target).path.rsplit("/", 1)[-1])

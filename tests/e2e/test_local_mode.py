@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import urllib.error
-import urllib.parse
-import urllib.request
 from datetime import datetime
 
+import boto3
 import pytest
 import websockets
+from botocore.exceptions import ClientError
 
+from local.aws_services import FAKE_CREDENTIALS
 from tests.e2e.conftest import MAX_DELAY, MIN_DELAY
 from tests.support.aio import run
 from tests.support.ws_client import TrackingClient
@@ -117,13 +117,21 @@ def test_garbage_and_unknown_types_get_errors_and_the_connection_stays_open(loca
 
 
 def _management(local_mode, method: str, connection_id: str, data: bytes | None = None) -> tuple[int, bytes]:
-    url = f"{local_mode.management_url}/@connections/{urllib.parse.quote(connection_id, safe='')}"
-    request = urllib.request.Request(url, data=data, method=method)
+    """A call of the management API as a user's own tool makes it: boto3 with local mode's credentials."""
+    client = boto3.client(
+        "apigatewaymanagementapi",
+        endpoint_url=f"{local_mode.management_url}/dev",
+        region_name="us-east-1",
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+    call = {"GET": client.get_connection, "POST": client.post_to_connection, "DELETE": client.delete_connection}[method]
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
+        response = call(ConnectionId=connection_id, **({"Data": data} if data is not None else {}))
+    except ClientError as error:
+        return error.response["ResponseMetadata"]["HTTPStatusCode"], json.dumps(error.response["Error"]).encode()
+    metadata = response.pop("ResponseMetadata")
+    return metadata["HTTPStatusCode"], json.dumps(response, default=str).encode()
 
 
 def _connection_ids(local_mode) -> list[str]:
@@ -137,7 +145,7 @@ def test_management_api_get_post_delete_and_410_after_close(local_mode):
         await asyncio.sleep(0.2)
         (connection_id,) = [c for c in _connection_ids(local_mode) if c not in known]
         status, body = await asyncio.to_thread(_management, local_mode, "GET", connection_id)
-        assert status == 200 and "connectedAt" in json.loads(body)
+        assert status == 200 and "ConnectedAt" in json.loads(body)
         status, _ = await asyncio.to_thread(_management, local_mode, "POST", connection_id, b'{"type":"hello"}')
         assert status == 200
         assert (await client.wait_for_count(1))[0] == {"type": "hello"}
@@ -189,8 +197,10 @@ def test_hundred_concurrent_clients_each_get_exactly_their_own_order(local_mode)
 def test_what_local_mode_does_not_emulate_is_said_once_at_start(local_mode):
     notices = [line for line in local_mode.lines if "not emulated" in line]
     assert len(notices) == 1
-    for left_out in ("CloudFront", "CloudWatch", "S3", "SNS", "IAM"):
+    for left_out in ("CloudFront", "CloudWatch", "S3", "SNS"):
         assert left_out in notices[0]
-    for emulated in ("DynamoDB", "StepFunctions", "ApiGatewayV2", "SecretsManager"):
+    for emulated in ("DynamoDB", "StepFunctions", "ApiGatewayV2", "SecretsManager", "IAM"):
         assert emulated not in notices[0]
+    (iam,) = [line for line in local_mode.lines if "IAM enforced" in line]
+    assert "'local'" in iam  # the credentials a user's own tools sign with
     assert "SQS::QueuePolicy" in notices[0] and "Lambda::Permission" in notices[0]  # the rest of SQS, Lambda is run

@@ -5,35 +5,20 @@ from __future__ import annotations
 
 import json
 import time
-import types
 from datetime import datetime
 
 import pytest
 
-from local.aws_services import LocalAws
-from local.lambda_runtime import LambdaRuntime
 from tests.support.events import websocket_event
-from tests.support.recording import RecordingManagementApi
+from tests.support.local_stack import running_stack
 
 DELAY = 1  # min = max: each later event comes exactly DELAY seconds after the one before
 
 
 @pytest.fixture(scope="module")
 def system(stack):
-    aws = LocalAws().start()
-    aws.provision(stack, secret_value="workflow-test-secret")
-    management = RecordingManagementApi()
-    aws.runtime = LambdaRuntime(
-        stack.functions(),
-        aws_environment=aws.environment,
-        value_rewrites={stack.websocket_api().callback_url: management.endpoint},
-        env_overrides={"MIN_DELAY_SECONDS": str(DELAY), "MAX_DELAY_SECONDS": str(DELAY), "POWERTOOLS_LOG_LEVEL": "WARNING"},
-        workers_per_function=2,
-    )
-    routes = {key: route.function for key, route in stack.websocket_api().routes.items()}
-    yield types.SimpleNamespace(aws=aws, management=management, routes=routes, runtime=aws.runtime)
-    management.stop()
-    aws.stop()
+    with running_stack(stack, delay_seconds=DELAY) as running:
+        yield running
 
 
 def call_route(system, route_key: str, connection_id: str, body: dict | None = None):

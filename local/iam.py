@@ -1,0 +1,213 @@
+"""IAM in local mode: each caller signs as a role of the synthesized template, and a request is allowed
+only if that role's identity policies in the template allow its action on its resource, as AWS
+decides it (an explicit Deny wins, then any Allow, else the implicit deny).
+
+Who signs as what:
+- each Lambda worker: its function's execution role (credentials minted per run, like the temporary
+  credentials Lambda hands a function), so a handler may do exactly what its role grants;
+- the Step Functions interpreter: the state machine's role (lambda:InvokeFunction, sqs:SendMessage);
+- the documented local credentials (`local` / `local`): the account's administrator, as a user's
+  own tools (AWS CLI, SDK, the tests' set-up) are when they deploy and inspect a stack.
+
+Evaluated: Effect, Action/NotAction and Resource/NotResource with `*` and `?` wildcards, in identity
+policies (AWS::IAM::Policy attached to the role and the role's inline Policies). Not evaluated:
+Conditions (a statement with one counts only if it is a Deny: stricter, never more lenient), AWS
+managed policies (none of our roles has one), and resource policies (a queue's TLS-only Deny, say,
+cannot bite on local plain HTTP).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import secrets
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from local.template import ACCOUNT_ID, REGION, Resolver, SynthesizedStack
+
+ADMIN_ACCESS_KEY = "local"
+ADMIN_SECRET_KEY = "local"
+ROLE_KEY_PREFIX = "LOCALROLE"
+
+
+@dataclass(frozen=True)
+class Statement:
+    allow: bool
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    not_action: bool = False
+    not_resource: bool = False
+    conditional: bool = False
+
+    def applies(self, action: str, resource: str) -> bool:
+        if self.conditional and self.allow:
+            return False  # a condition local mode cannot evaluate never grants
+        action_hit = any(_wildcard(pattern.lower(), action.lower()) for pattern in self.actions)
+        resource_hit = any(_wildcard(pattern, resource) for pattern in self.resources)
+        return (action_hit != self.not_action) and (resource_hit != self.not_resource)
+
+
+@lru_cache(maxsize=4096)
+def _pattern(pattern: str) -> re.Pattern:
+    # IAM knows only * and ?: fnmatch's [] classes are escaped.
+    return re.compile(fnmatch.translate(pattern.replace("[", "[[]")))
+
+
+def _wildcard(pattern: str, value: str) -> bool:
+    return bool(_pattern(pattern).match(value))
+
+
+@dataclass
+class Principal:
+    """A role of the template, as one caller assumed it."""
+
+    role: str  # the role's logical id (its name locally)
+    session: str  # e.g. the function's name
+    statements: list[Statement] = field(default_factory=list)
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{self.role}/{self.session}"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key: str
+    secret_key: str
+    session_token: str
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_SESSION_TOKEN": self.session_token,
+        }
+
+
+class AccessDenied(Exception):
+    def __init__(self, principal: Principal, action: str, resource: str) -> None:
+        self.message = (
+            f"User: {principal.arn} is not authorized to perform: {action} on resource: {resource} "
+            f"because no identity-based policy allows the {action} action"
+        )
+        super().__init__(self.message)
+
+
+class _PolicyResolver(Resolver):
+    """ARNs as AWS writes them in policies, where the local Ref of a resource is a name or URL."""
+
+    def ref(self, logical_id: str) -> str:
+        if logical_id in self.resources and self.resources[logical_id]["Type"] == "AWS::SecretsManager::Secret":
+            return secret_arn(logical_id)
+        return super().ref(logical_id)
+
+
+def secret_arn(name_or_arn: str) -> str:
+    return name_or_arn if name_or_arn.startswith("arn:") else f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:{name_or_arn}"
+
+
+class LocalIam:
+    """The template's roles and their identity policies, with credentials to sign as each one."""
+
+    def __init__(self, roles: dict[str, list[Statement]]) -> None:
+        self.roles = roles
+        self._credentials: dict[str, Credentials] = {}
+        self._by_key: dict[str, tuple[str, str]] = {}  # access key -> (role, secret)
+        self._lock = threading.Lock()
+        self._decisions: dict[tuple[str, str, str], bool] = {}
+
+    @classmethod
+    def from_stack(cls, stack: SynthesizedStack) -> LocalIam:
+        resolver = _PolicyResolver(stack.resources, stack.resolver.pseudo["AWS::StackName"])
+        roles: dict[str, list[Statement]] = {lid: [] for lid, r in stack.resources.items() if r["Type"] == "AWS::IAM::Role"}
+        for logical_id, statements in roles.items():
+            for inline in stack.resources[logical_id]["Properties"].get("Policies", []):
+                statements.extend(_statements(inline["PolicyDocument"], resolver))
+        for resource in stack.resources.values():
+            if resource["Type"] != "AWS::IAM::Policy":
+                continue
+            granted = _statements(resource["Properties"]["PolicyDocument"], resolver)
+            for role in resource["Properties"].get("Roles", []):
+                if isinstance(role, dict) and role.get("Ref") in roles:
+                    roles[role["Ref"]].extend(granted)
+        return cls(roles)
+
+    def credentials(self, role: str, session: str) -> Credentials:
+        """Credentials that sign as `role` in a session named `session` (minted once per run)."""
+        if role not in self.roles:
+            raise KeyError(f"no role {role} in the template")
+        with self._lock:
+            found = self._credentials.get(f"{role}/{session}")
+            if found is None:
+                key = f"{ROLE_KEY_PREFIX}{secrets.token_hex(8).upper()}"
+                found = Credentials(key, secrets.token_urlsafe(30), f"local-session-{secrets.token_hex(16)}")
+                self._credentials[f"{role}/{session}"] = found
+                self._by_key[key] = (f"{role}/{session}", found.secret_key)
+            return found
+
+    def secrets(self) -> dict[str, str]:
+        """Every access key local mode accepts, with its secret (for signature checks)."""
+        with self._lock:
+            return {ADMIN_ACCESS_KEY: ADMIN_SECRET_KEY, **{key: secret for key, (_, secret) in self._by_key.items()}}
+
+    def principal(self, access_key: str) -> Principal | None:
+        """The role session an access key signs as; None for the administrator."""
+        with self._lock:
+            found = self._by_key.get(access_key)
+        if found is None:
+            return None
+        role, session = found[0].split("/", 1)
+        return Principal(role, session, self.roles[role])
+
+    def is_known(self, access_key: str) -> bool:
+        return access_key == ADMIN_ACCESS_KEY or access_key in self._by_key
+
+    def check(self, access_key: str, action: str, resources: list[str]) -> None:
+        """AccessDenied unless the key's role may do `action` on every one of `resources`."""
+        principal = self.principal(access_key)
+        if principal is None:
+            return
+        for resource in resources:
+            if not self.allows(principal, action, resource):
+                raise AccessDenied(principal, action, resource)
+
+    def allows(self, principal: Principal, action: str, resource: str) -> bool:
+        key = (principal.role, action, resource)
+        decision = self._decisions.get(key)
+        if decision is None:
+            statements = [s for s in principal.statements if s.applies(action, resource)]
+            decision = any(s.allow for s in statements) and not any(not s.allow for s in statements)
+            self._decisions[key] = decision
+        return decision
+
+
+def _statements(document: dict[str, Any], resolver: Resolver) -> list[Statement]:
+    found = []
+    for raw in _as_list(document.get("Statement", [])):
+        actions = raw.get("Action", raw.get("NotAction", []))
+        resources = raw.get("Resource", raw.get("NotResource", []))
+        found.append(
+            Statement(
+                allow=raw.get("Effect") == "Allow",
+                actions=tuple(_as_list(actions)),
+                resources=tuple(_resolve_resource(r, resolver) for r in _as_list(resources)),
+                not_action="NotAction" in raw,
+                not_resource="NotResource" in raw,
+                conditional=bool(raw.get("Condition")),
+            )
+        )
+    return found
+
+
+def _resolve_resource(value: Any, resolver: Resolver) -> str:
+    try:
+        return str(resolver.resolve(value))
+    except (KeyError, ValueError, TypeError):
+        return "\0unresolvable"  # matches no request: a grant local mode cannot read grants nothing
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]

@@ -1,0 +1,43 @@
+"""A synthesized stack running in this process as local mode runs it (moto server, IAM enforced from
+the template, handlers in worker processes), with `@connections` answered by a recording API."""
+
+from __future__ import annotations
+
+import contextlib
+import types
+import urllib.request
+from collections.abc import Iterator
+
+from local.aws_services import LocalAws
+from local.iam import LocalIam
+from local.lambda_runtime import LambdaRuntime
+from local.template import SynthesizedStack
+from tests.support.recording import RecordingManagementApi
+
+
+@contextlib.contextmanager
+def running_stack(stack: SynthesizedStack, delay_seconds: int = 1, workers: int = 2) -> Iterator[types.SimpleNamespace]:
+    iam = LocalIam.from_stack(stack)
+    aws = LocalAws(iam=iam).start()
+    # moto's backends live in this process: start from none, whatever an earlier test left.
+    urllib.request.urlopen(urllib.request.Request(f"{aws.endpoint}/moto-api/reset", method="POST"), timeout=10)  # noqa: S310
+    aws.provision(stack, secret_value="local-stack-test-secret")
+    management = RecordingManagementApi()
+    aws.runtime = LambdaRuntime(
+        stack.functions(),
+        aws_environment=aws.environment,
+        value_rewrites={stack.websocket_api().callback_url: management.endpoint},
+        env_overrides={
+            "MIN_DELAY_SECONDS": str(delay_seconds),
+            "MAX_DELAY_SECONDS": str(delay_seconds),
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        },
+        workers_per_function=workers,
+        iam=iam,
+    )
+    routes = {key: route.function for key, route in stack.websocket_api().routes.items()}
+    try:
+        yield types.SimpleNamespace(aws=aws, iam=iam, management=management, routes=routes, runtime=aws.runtime, stack=stack)
+    finally:
+        management.stop()
+        aws.stop()
