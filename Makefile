@@ -10,7 +10,7 @@ export AWS_EC2_METADATA_DISABLED := true
 # The CDK CLI runs `python3 app.py`: make it the virtualenv's.
 CDK := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx --no-install cdk
 
-.PHONY: install dev test lint synth deploy destroy lock clean token bench
+.PHONY: install dev test lint synth deploy destroy lock clean token bench smoke
 
 CUSTOMER ?= demo
 
@@ -29,6 +29,12 @@ dev: install
 # A token for CUSTOMER (default demo) and a ready URL; STACK=OrderTracking-dev signs for a deployed stack.
 token: install
 	$(PY) -m local token --customer $(CUSTOMER) $(if $(STACK),--deployed $(STACK))
+
+# Check a running deployment from outside (pass/fail per check with timings):
+# STACK=OrderTracking-dev (your AWS credentials), or URL=ws://… TOKEN=…, or by default a running `make dev`.
+# SMOKE_ARGS: more options of `python -m smoke` (e.g. --min-delay 1 --max-delay 2).
+smoke: install
+	$(PY) -m smoke $(if $(STACK),--stack $(STACK)) $(if $(URL),--url '$(URL)' --token '$(TOKEN)') $(SMOKE_ARGS)
 
 # Benchmarks (not part of `make test`; about 15 minutes on 2 cores); results in bench/results/.
 # LEVELS: concurrent clients for the latency benchmark.

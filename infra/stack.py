@@ -172,6 +172,12 @@ class OrderTrackingStack(Stack):
 
         CfnOutput(self, "ClientUrl", value=client.url, description="open this page (add ?token=… from make token)")
         CfnOutput(self, "WebSocketUrl", value=api.stage.url, description="wss:// endpoint for the client")
+        CfnOutput(
+            self,
+            "EventDelaySeconds",
+            value=f"{config.min_delay_seconds}-{config.max_delay_seconds}",
+            description="bounds of the wait between events (make smoke checks them)",
+        )
         CfnOutput(self, "ConnectionsEndpoint", value=api.connections_endpoint)
         CfnOutput(self, "StateMachineArn", value=workflow.state_machine.state_machine_arn)
         CfnOutput(self, "OrdersTableName", value=tables.orders.table_name)

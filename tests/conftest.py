@@ -28,6 +28,14 @@ from local.synth import ensure_synth  # noqa: E402
 from local.template import SynthesizedStack  # noqa: E402
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--stack",
+        help="run the end-to-end tests against this deployed stack (e.g. OrderTracking-dev) with your AWS "
+        "credentials, instead of local mode; tests of local mode's own parts are skipped",
+    )
+
+
 @pytest.fixture(scope="session")
 def cdk_out() -> Path:
     return ensure_synth()

@@ -1,17 +1,28 @@
-"""End-to-end: local mode started as a user starts it, driven over real WebSockets."""
+"""End-to-end: local mode started as a user starts it, driven over real WebSockets; or, with
+`pytest tests/e2e --stack OrderTracking-dev`, a deployed stack through the same tests (`target`)."""
 
 from __future__ import annotations
 
 import pytest
 
 from local.launcher import LocalModeProcess
+from local.tokens import local_signing_secret
+from smoke.target import Target
 
 MIN_DELAY, MAX_DELAY = 1, 2
 CONNECTION_CAP = 120  # above the 100 concurrent clients of one customer these tests open
 
 
 @pytest.fixture(scope="session")
-def local_mode(cdk_out):
+def deployed_stack(request) -> str | None:
+    return request.config.getoption("--stack")
+
+
+@pytest.fixture(scope="session")
+def local_mode(deployed_stack, request):
+    if deployed_stack:
+        pytest.skip("a test of local mode itself")
+    request.getfixturevalue("cdk_out")
     process = LocalModeProcess(
         "--min-delay",
         str(MIN_DELAY),
@@ -24,3 +35,12 @@ def local_mode(cdk_out):
     ).start()
     yield process
     assert process.stop() == 0, "\n".join(process.lines[-30:])
+
+
+@pytest.fixture(scope="session")
+def target(deployed_stack, request) -> Target:
+    """What the tests connect to: local mode, or the stack given with --stack."""
+    if deployed_stack:
+        return Target.from_stack(deployed_stack)
+    local = request.getfixturevalue("local_mode")
+    return Target.with_secret("local mode", local.ws_url, local_signing_secret(), MIN_DELAY, MAX_DELAY)

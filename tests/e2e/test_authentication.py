@@ -50,8 +50,8 @@ def _status_of_handshake(url: str) -> int:
     ],
     ids=["missing", "malformed", "wrongly-signed", "alg-none", "expired", "not-yet-valid", "wrong-audience"],
 )
-def test_bad_tokens_are_refused_at_the_handshake(local_mode, token):
-    secret = local_signing_secret()
+def test_bad_tokens_are_refused_at_the_handshake(target, token):
+    secret = target.signing_secret
     special = {
         "expired": _claims(exp=int(time.time()) - 300),
         "not yet valid": _claims(nbf=int(time.time()) + 600),
@@ -59,13 +59,13 @@ def test_bad_tokens_are_refused_at_the_handshake(local_mode, token):
     }
     if token in special:
         token = jwt.encode(special[token], secret, algorithm="HS256")
-    url = _base(local_mode) if token is None else with_token(_base(local_mode), token)
+    url = target.ws_url if token is None else with_token(target.ws_url, token)
     assert _status_of_handshake(url) == 401
 
 
-def test_a_valid_token_connects_and_its_customer_sees_only_their_orders(local_mode):
+def test_a_valid_token_connects_and_its_customer_sees_only_their_orders(target):
     async def scenario():
-        other = await TrackingClient.open(with_token(_base(local_mode), mint("someone-else", local_signing_secret())))
+        other = await TrackingClient.open(target.url("someone-else"))
         await other.track("ZX-1001")
         frames = await other.wait_for_count(1)
         await other.close()
