@@ -1,8 +1,12 @@
-"""Readable, coloured log lines for local mode: one line per connect, route, emit and disconnect."""
+"""Readable, coloured log lines for local mode: one line per connect, route, emit and disconnect.
+
+Lines carry what clients sent (frames, paths, headers): every control character in them is escaped,
+so no client can forge a line (a READY line, say) or send terminal escapes."""
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 import threading
 from datetime import datetime
@@ -21,6 +25,15 @@ COLOURS = {
 }
 
 
+# C0 and C1 control characters and DEL: a frame, path or header must not forge a line or move the cursor.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """`text` with every control character written as an escape (a newline as \\n, ESC as \\x1b)."""
+    return CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 class Console:
     def __init__(self, stream: TextIO | None = None, colour: bool | None = None, quiet: bool = False) -> None:
         self.stream = stream or sys.stdout
@@ -35,6 +48,6 @@ class Console:
         label = f"{kind:<8}"
         if self.colour:
             label = f"\x1b[{COLOURS.get(kind, '0')}m{label}\x1b[0m"
-        who = f"{connection_id} " if connection_id else ""
+        who = f"{printable(connection_id)} " if connection_id else ""
         with self._lock:
-            print(f"{stamp} {label} {who}{text}", file=self.stream, flush=True)
+            print(f"{stamp} {label} {who}{printable(text)}", file=self.stream, flush=True)

@@ -3,15 +3,19 @@ end-to-end tests and the benchmarks."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 
+from local.fault_hooks import FAULTS_PATH, OUTAGE_PATH, TOKEN_ENV, TOKEN_HEADER
 from local.synth import ROOT
 
 READY = re.compile(r"READY\s+(client|websocket|aws)\s+(\S+)")
@@ -24,9 +28,10 @@ class LocalModeProcess:
         self.lines: list[str] = []
         self.urls: dict[str, str] = {}
         self.process: subprocess.Popen | None = None
+        self.fault_token = secrets.token_urlsafe(24)  # this run's key to the fault hooks
 
     def start(self) -> LocalModeProcess:
-        env = {**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1", TOKEN_ENV: self.fault_token}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "local", "run", *self.args],
             cwd=ROOT,
@@ -66,10 +71,28 @@ class LocalModeProcess:
 
     def outage(self, seconds: float) -> None:
         """The fault hook: the WebSocket side drops every connection and is down for `seconds`."""
-        url = f"{self.management_url}/_local/faults/outage?seconds={seconds}"
-        request = urllib.request.Request(url, data=b"", method="POST")  # noqa: S310 - local mode's own http:// URL
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            assert response.status == 202
+        status, _ = self.fault_hook(f"{OUTAGE_PATH}?seconds={seconds}", b"")
+        assert status == 202
+
+    def faults(self, settings: dict | None = None) -> dict:
+        """Set the fault plan (local/faults.py) with `settings`, or read it; returns the plan."""
+        status, plan = self.fault_hook(FAULTS_PATH, json.dumps(settings).encode() if settings is not None else None)
+        assert status == 200, plan
+        return plan
+
+    def fault_hook(self, path: str, data: bytes | None) -> tuple[int, object]:
+        """Call a fault hook with this run's token: (HTTP status, JSON body)."""
+        request = urllib.request.Request(  # noqa: S310 - local mode's own http:// URL
+            f"{self.management_url}{path}",
+            data=data,
+            method="GET" if data is None else "POST",
+            headers={TOKEN_HEADER: self.fault_token},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
 
     @property
     def management_url(self) -> str:

@@ -96,7 +96,13 @@ class LocalMode:
         self.aws.runtime = self.runtime
         await asyncio.get_running_loop().run_in_executor(None, self.runtime.warm_up)
         config = {"wsUrl": self.gateway.url, "token": self.dev_token}
-        self.site = StaticSite(opts.client_dir, config, host=opts.host, port=opts.web_port).start()
+        self.site = StaticSite(
+            opts.client_dir,
+            config,
+            host=opts.host,
+            port=opts.web_port,
+            security_headers=stack.client_response_headers(self.gateway.url),
+        ).start()
         threading.Thread(target=self._prune, name="prune", daemon=True).start()
         self.console.log("READY", f"client    {self.site.url}")
         self.console.log("READY", f"websocket {with_token(self.gateway.url, self.dev_token)}")

@@ -181,6 +181,19 @@ class Resolver:
         return re.sub(r"\$\{([^!}][^}]*)\}", replace, text)
 
 
+class _EndpointResolver(Resolver):
+    """Resolves an API's `ApiEndpoint` (wss://{api}.execute-api...) to the local WebSocket endpoint."""
+
+    def __init__(self, resources: dict[str, Any], stack_name: str, websocket_endpoint: str) -> None:
+        super().__init__(resources, stack_name)
+        self.websocket_endpoint = websocket_endpoint
+
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        if attribute == "ApiEndpoint" and self.resources[logical_id]["Type"] == "AWS::ApiGatewayV2::Api":
+            return self.websocket_endpoint
+        return super().get_att(logical_id, attribute)
+
+
 class SynthesizedStack:
     """One stack of a cloud assembly, resolved for local use."""
 
@@ -320,6 +333,31 @@ class SynthesizedStack:
                 kind if kind.startswith("Custom::") else kind.removeprefix("AWS::") if service in emulated_services else service
             )
         return sorted(names)
+
+    def client_response_headers(self, websocket_endpoint: str) -> dict[str, str]:
+        """The headers the hosted client's CloudFront response headers policy adds, as HTTP headers,
+        with this API's endpoint (in the CSP) resolved to `websocket_endpoint`."""
+        policies = self._of_type("AWS::CloudFront::ResponseHeadersPolicy")
+        if not policies:
+            return {}
+        ((_, policy),) = policies.items()
+        config = policy["Properties"]["ResponseHeadersPolicyConfig"].get("SecurityHeadersConfig", {})
+        resolver = _EndpointResolver(self.resources, self.resolver.pseudo["AWS::StackName"], websocket_endpoint)
+        headers = {}
+        if "ContentSecurityPolicy" in config:
+            headers["Content-Security-Policy"] = resolver.resolve(config["ContentSecurityPolicy"]["ContentSecurityPolicy"])
+        if "ContentTypeOptions" in config:
+            headers["X-Content-Type-Options"] = "nosniff"
+        if "FrameOptions" in config:
+            headers["X-Frame-Options"] = config["FrameOptions"]["FrameOption"]
+        if "ReferrerPolicy" in config:
+            headers["Referrer-Policy"] = config["ReferrerPolicy"]["ReferrerPolicy"]
+        if "StrictTransportSecurity" in config:
+            hsts = config["StrictTransportSecurity"]
+            value = f"max-age={hsts['AccessControlMaxAgeSec']}"
+            value += "; includeSubDomains" if hsts.get("IncludeSubdomains") else ""
+            headers["Strict-Transport-Security"] = value + ("; preload" if hsts.get("Preload") else "")
+        return headers
 
     def secrets(self) -> list[str]:
         """The names (local ids) of the stack's Secrets Manager secrets."""

@@ -1,24 +1,49 @@
-"""Serves the static client (`client/`) and a generated `config.json` pointing at the local endpoint."""
+"""Serves the static client (`client/`) and a generated `config.json` pointing at the local endpoint,
+with the headers the deployed CloudFront adds (its response headers policy, read from the template):
+a Content-Security-Policy violation shows up locally first.
+
+`config.json` carries a demo customer's token: it answers only requests whose Host is a loopback
+name (127.0.0.1, localhost, [::1]), so a page on another host name (DNS rebinding) cannot read it.
+A malformed path (a NUL byte, say) is answered 400.
+"""
 
 from __future__ import annotations
 
 import json
 import threading
 from functools import partial
+from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
+
+
+def _host_name(host_header: str) -> str:
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 class _ClientHandler(SimpleHTTPRequestHandler):
     config: bytes = b"{}"
+    security_headers: dict[str, str] = {}  # noqa: RUF012 - set per server by StaticSite
 
     def do_GET(self) -> None:
-        if self.path.split("?", 1)[0] == "/config.json":
-            self.send_response(200)
+        path = unquote(urlsplit(self.path).path)
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in path) or not self.path.startswith("/"):
+            self.send_error(HTTPStatus.BAD_REQUEST, "Malformed path")
+            return
+        if path == "/config.json":
+            if _host_name(self.headers.get("Host", "")) not in LOOPBACK_HOSTS:
+                self.send_error(HTTPStatus.FORBIDDEN, "config.json answers loopback host names only")
+                return
+            self.send_response(HTTPStatus.OK)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(self.config)))
-            self.send_header("Cache-Control", "no-store")
             self.end_headers()
             self.wfile.write(self.config)
             return
@@ -26,6 +51,8 @@ class _ClientHandler(SimpleHTTPRequestHandler):
 
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-store")
+        for name, value in self.security_headers.items():
+            self.send_header(name, value)
         super().end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
@@ -33,8 +60,16 @@ class _ClientHandler(SimpleHTTPRequestHandler):
 
 
 class StaticSite:
-    def __init__(self, root: Path, config: dict[str, Any], host: str = "127.0.0.1", port: int = 8000) -> None:
-        handler = type("ClientHandler", (_ClientHandler,), {"config": json.dumps(config).encode()})
+    def __init__(
+        self,
+        root: Path,
+        config: dict[str, Any],
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        security_headers: dict[str, str] | None = None,
+    ) -> None:
+        attributes = {"config": json.dumps(config).encode(), "security_headers": dict(security_headers or {})}
+        handler = type("ClientHandler", (_ClientHandler,), attributes)
         self._server = ThreadingHTTPServer((host, port), partial(handler, directory=str(root)))
         self.url = f"http://{host}:{self._server.server_address[1]}/"
         self._thread = threading.Thread(target=self._server.serve_forever, name="web", daemon=True)

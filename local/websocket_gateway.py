@@ -1,26 +1,31 @@
-"""An API Gateway WebSocket API emulator: one port serves the WebSocket endpoint and the `@connections`
-management API, as the template's routes describe them.
+"""An API Gateway WebSocket API emulator, as the template's routes describe it.
+
+One port serves the WebSocket endpoint and the `@connections` management API, because on AWS they are
+one host too: `wss://{api}.execute-api.{region}.amazonaws.com/{stage}` and
+`https://{api}.execute-api.{region}.amazonaws.com/{stage}/@connections/{id}`. The handlers' management
+endpoint is the stage URL, rewritten to this port (local/run.py).
 
 What it does as API Gateway does:
-- The $connect route's REQUEST authorizer runs first: a missing identity source is 401 without calling
+- The handshake: only `/` and `/{stage}` are WebSocket paths (another is 403); a malformed upgrade
+  (no Sec-WebSocket-Key, a wrong version...) is answered 400 before anything runs, so nothing is
+  stored behind a refused handshake.
+- The $connect route's REQUEST authorizer runs next: a missing identity source is 401 without calling
   it, its "Unauthorized" error is 401, another error 500, a policy that does not allow the route 403;
   its `context` (and `principalId`) reaches every later event as `requestContext.authorizer`.
 - `$connect` runs before the handshake completes; a handler status >= 400 (or a handler error) refuses
   it with that HTTP status and no connection is made.
 - Each message picks its route by the route selection expression (`$request.body.type`), falling back
   to `$default`; routes with a route response send the handler's `body` back to the client. A failing
-  handler gets the client API Gateway's `{"message": "Internal server error", ...}`.
+  handler, or a message the gateway itself cannot route, gets the client API Gateway's
+  `{"message": "Internal server error", ...}`: every frame gets an answer or a documented close.
 - `$disconnect` runs after a close from either side, with the close code and reason.
-- Limits that bite in production: 128 KB messages (a larger one closes the connection with 1009),
-  a 10-minute idle timeout and a 2-hour connection lifetime (both close with 1001; configurable).
+- Frame and message limits, idle timeout and lifetime: local/websocket_connections.py. Request heads,
+  bodies and half-open connections: local/http_front.py.
 - `POST`/`GET`/`DELETE /{stage}/@connections/{id}` (this stage only; 410 for unknown ids), signed with
   SigV4 by a key local mode knows and allowed by the caller's IAM policies (`execute-api:ManageConnections`):
   unsigned, wrongly signed or denied calls get API Gateway's 403.
 
-Fault hooks for tests (not API Gateway features): `POST /_local/faults/outage?seconds=N` drops every
-connection without a close frame (clients see 1006) and refuses new ones for N seconds, as if the
-WebSocket side crashed and restarted, while DynamoDB and Step Functions keep running; and
-`GET`/`POST /_local/faults` reads or sets the fault plan of `local/faults.py`.
+Not API Gateway: the fault hooks of local/fault_hooks.py, on the same port.
 """
 
 from __future__ import annotations
@@ -29,63 +34,54 @@ import asyncio
 import base64
 import json
 import secrets
-import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from websockets.frames import Opcode
 from websockets.http11 import Request
-from websockets.protocol import State
 from websockets.server import ServerProtocol
 
+from local import apigateway_events as events
 from local import management_api, sigv4
 from local.console import Console
+from local.fault_hooks import FaultHooks
 from local.faults import PLAN
+from local.http_front import (
+    HEAD_TIMEOUT_SECONDS,
+    MAX_HEAD_BYTES,
+    BadRequest,
+    HalfOpen,
+    RequestHead,
+    read_body,
+    read_head,
+    response,
+)
 from local.iam import AccessDenied, LocalIam
 from local.lambda_runtime import Invocation
 from local.management_api import Connection, ConnectionRegistry
 from local.sigv4 import SignedRequest
 from local.template import ACCOUNT_ID, API_ID, REGION, AuthorizerSpec, WebSocketApiSpec
+from local.websocket_connections import (
+    GOING_AWAY,
+    IDLE_TIMEOUT_SECONDS,
+    MAX_LIFETIME_SECONDS,
+    MAX_MESSAGE_BYTES,
+    LiveConnection,
+    read_messages,
+)
 
-MAX_MESSAGE_BYTES = 128 * 1024
-IDLE_TIMEOUT_SECONDS = 10 * 60
-MAX_LIFETIME_SECONDS = 2 * 60 * 60
-MAX_HEAD_BYTES = 64 * 1024
-GOING_AWAY = 1001
-OUTAGE_PATH = "/_local/faults/outage"
-FAULTS_PATH = "/_local/faults"
+__all__ = ["IDLE_TIMEOUT_SECONDS", "MAX_LIFETIME_SECONDS", "WebSocketGateway", "select_route"]
 
 Invoke = Callable[[str, dict[str, Any]], Invocation]
+KEEP_ALIVE_SECONDS = 60.0  # an idle keep-alive HTTP connection (between @connections calls)
 
 
 def new_connection_id() -> str:
     """Shaped like API Gateway's: 16 characters of base64, often ending in '='."""
     return base64.b64encode(secrets.token_bytes(11)).decode()[:15] + "="
-
-
-def _epoch_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _request_time() -> str:
-    return datetime.now(UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
-
-
-def parse_head(head: bytes) -> tuple[str, str, dict[str, str]]:
-    lines = head.decode("latin-1").split("\r\n")
-    method, target, _version = lines[0].split(" ", 2)
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        if ":" in line:
-            name, value = line.split(":", 1)
-            name = name.strip().lower()
-            headers[name] = f"{headers[name]},{value.strip()}" if name in headers else value.strip()
-    return method.upper(), target, headers
 
 
 def select_route(expression: str, body: str, routes: dict[str, Any]) -> str | None:
@@ -95,45 +91,11 @@ def select_route(expression: str, body: str, routes: dict[str, Any]) -> str | No
             value: Any = json.loads(body)
             for part in expression.removeprefix("$request.body.").split("."):
                 value = value.get(part) if isinstance(value, dict) else None
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than a parser goes
             value = None
         if isinstance(value, str) and value in routes and not value.startswith("$"):
             return value
     return "$default" if "$default" in routes else None
-
-
-class LiveConnection:
-    """One accepted WebSocket connection. Methods run on the event loop's thread only."""
-
-    def __init__(self, connection_id: str, protocol: ServerProtocol, writer: asyncio.StreamWriter, request: Request) -> None:
-        self.connection_id = connection_id
-        self.protocol = protocol
-        self.writer = writer
-        self.request = request
-        self.connected_at = _epoch_ms()
-        self.last_message = time.monotonic()
-        self.close_reason: tuple[int, str] | None = None
-        self.identity: dict[str, Any] | None = None  # the authorizer's context, on every event
-
-    def flush(self) -> None:
-        for chunk in self.protocol.data_to_send():
-            if chunk:
-                self.writer.write(chunk)
-            elif self.writer.can_write_eof():  # an empty chunk asks to half-close the TCP connection
-                self.writer.write_eof()
-
-    def send(self, text: str) -> bool:
-        if self.protocol.state is not State.OPEN:
-            return False
-        self.protocol.send_text(text.encode("utf-8"))
-        self.flush()
-        return True
-
-    def close(self, code: int = 1000, reason: str = "") -> None:
-        if self.protocol.state is State.OPEN:
-            self.close_reason = (code, reason)
-            self.protocol.send_close(code, reason)
-            self.flush()
 
 
 class WebSocketGateway:
@@ -151,6 +113,7 @@ class WebSocketGateway:
         max_message_bytes: int = MAX_MESSAGE_BYTES,
         invoke_threads: int = 64,
         iam: LocalIam | None = None,
+        fault_token: str | None = None,
     ) -> None:
         self.api = api
         self.iam = iam or LocalIam({})  # no roles: only local mode's administrator may call @connections
@@ -162,10 +125,12 @@ class WebSocketGateway:
         self.idle_timeout = idle_timeout
         self.max_lifetime = max_lifetime
         self.max_message_bytes = max_message_bytes
+        self.faults = FaultHooks(lambda seconds: self._spawn(self.outage(seconds)), fault_token)
         self._executor = ThreadPoolExecutor(max_workers=invoke_threads, thread_name_prefix="route")
         self._server: asyncio.base_events.Server | None = None
         self._live: dict[str, LiveConnection] = {}
         self._tasks: set[asyncio.Task] = set()
+        self._half_open = HalfOpen()
         self.loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -176,6 +141,10 @@ class WebSocketGateway:
     def management_endpoint(self) -> str:
         """`https://{api-id}.execute-api.{region}.amazonaws.com/{stage}` of this gateway."""
         return f"http://{self.host}:{self.port}/{self.api.stage_name}"
+
+    @property
+    def _context(self) -> dict[str, Any]:
+        return {"stage": self.api.stage_name, "domain_name": f"{self.host}:{self.port}", "source_ip": self.host}
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
@@ -210,91 +179,73 @@ class WebSocketGateway:
     async def _invoke_function(self, function: str, event: dict[str, Any]) -> Invocation:
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._invoke_blocking, function, event)
 
-    async def _authorize(
-        self, spec: AuthorizerSpec, connection_id: str, target: str, headers: dict[str, str]
-    ) -> tuple[int, dict | None]:
-        """(0, authorizer context) when admitted, else (HTTP status, None)."""
-        query = dict(parse_qsl(urlsplit(target).query, keep_blank_values=True))
-        for source in spec.identity_source:
-            kind, _, name = source.removeprefix("route.request.").partition(".")
-            value = query.get(name) if kind == "querystring" else headers.get(name.lower())
-            if not value:
-                return 401, None
-        event = self._connect_event(connection_id, target, headers)
-        method_arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{API_ID}/{self.api.stage_name}/$connect"
-        event.update({"type": "REQUEST", "methodArn": method_arn, "stageVariables": {}})
-        invocation = await self._invoke_function(spec.function, event)
-        if invocation.error:
-            return (401 if invocation.error.get("errorMessage") == "Unauthorized" else 500), None
-        policy = invocation.payload if isinstance(invocation.payload, dict) else {}
-        statements = (policy.get("policyDocument") or {}).get("Statement") or []
-        allowed = any(
-            st.get("Effect") == "Allow" and st.get("Resource") in (method_arn, "*", [method_arn]) for st in statements
-        ) and not any(st.get("Effect") == "Deny" for st in statements)
-        if not allowed:
-            return 403, None
-        return 0, {**(policy.get("context") or {}), "principalId": policy.get("principalId")}
-
     def _spawn(self, coroutine) -> None:
         task = asyncio.create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    # -- one TCP connection: HTTP requests (management API) or one WebSocket ------------------------
+    # -- one TCP connection: HTTP requests (management API, fault hooks) or one WebSocket ----------
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self._half_open.try_enter():
+            writer.write(response(503, {"message": "Too many connections opening at once"}))
+            await _close(writer)
+            return
+        half_open = True
         try:
+            timeout = HEAD_TIMEOUT_SECONDS
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                method, target, headers = parse_head(head)
-                if method == "GET" and "websocket" in headers.get("upgrade", "").lower():
-                    await self._websocket(reader, writer, head, target, headers)
+                try:
+                    head = await read_head(reader, timeout)
+                    if head is None:
+                        return
+                    if head.is_websocket_upgrade:
+                        half_open = False  # from here on, the handshake leaves it
+                        await self._websocket(reader, writer, head, leave_half_open=self._half_open.leave)
+                        return
+                    body = await read_body(reader, head)
+                except BadRequest as bad:
+                    if not half_open and bad.status == 408:
+                        return  # an idle keep-alive connection: close it quietly
+                    self.console.log("REFUSED", f"HTTP {bad.status}: {bad.message}")
+                    writer.write(response(bad.status, {"message": bad.message}))
+                    await writer.drain()
                     return
-                length = int(headers.get("content-length") or 0)
-                body = await reader.readexactly(length) if length else b""
-                status, payload, extra = self._http(method, target, headers, body)
-                data = json.dumps(payload).encode() if payload is not None else b""
-                keep_alive = headers.get("connection", "").lower() != "close" and status != 202
-                lines = [
-                    f"HTTP/1.1 {status} {HTTPStatus(status).phrase}",
-                    f"Content-Length: {len(data)}",
-                    "Content-Type: application/json",
-                    f"x-amzn-RequestId: {uuid.uuid4()}",
-                    "Connection: keep-alive" if keep_alive else "Connection: close",
-                    *(f"{name}: {value}" for name, value in extra.items()),
-                ]
-                writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + data)
+                if half_open:
+                    self._half_open.leave()
+                    half_open = False
+                status, payload, extra = self._http(head, body)
+                keep_alive = head.headers.get("connection", "").lower() != "close" and status != 202
+                writer.write(response(status, payload, {"x-amzn-RequestId": str(uuid.uuid4()), **extra}, keep_alive=keep_alive))
                 await writer.drain()
                 if not keep_alive:
                     return
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError):
+                timeout = KEEP_ALIVE_SECONDS
+        except (BadRequest, ConnectionError):
             return
         except asyncio.CancelledError:  # the gateway is stopping; asyncio's stream callback must not see it
             return
         finally:
-            writer.close()
+            if half_open:
+                self._half_open.leave()
+            await _close(writer)
 
-    def _http(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, Any, dict[str, str]]:
+    def _http(self, head: RequestHead, body: bytes) -> tuple[int, Any, dict[str, str]]:
         """One plain HTTP request: the management API, or one of local mode's fault hooks."""
-        url = urlsplit(target)
-        if url.path == OUTAGE_PATH and method == "POST":
-            self._spawn(self.outage(float(dict(parse_qsl(url.query)).get("seconds", "3"))))
-            return 202, None, {}
-        if url.path == FAULTS_PATH:
-            if method == "POST":
-                try:
-                    PLAN.configure(json.loads(body or b"{}"))
-                except (ValueError, TypeError) as error:
-                    return 400, {"message": str(error)}, {}
-            return 200, PLAN.report(), {}
-        refused = self._refuse_management_call(method, target, headers, body)
+        method, target = head.method, head.target
+        if self.faults.handles(urlsplit(target).path):
+            status, payload, extra = self.faults.handle(method, target, head.headers, body)
+            if status >= 400:
+                self.console.log("REFUSED", f"{method} {urlsplit(target).path} → {status}")
+            return status, payload, extra
+        refused = self._refuse_management_call(method, target, head.headers, body)
         if refused is not None:
             self._log_management(method, target, refused[0], body)
             return refused
         if method == "POST" and PLAN.strike("management"):
             self.console.log("ERROR", "fault: @connections answered 500")
             return 500, {"message": "Internal server error"}, {"x-amzn-ErrorType": "InternalServerError"}
-        status, payload = management_api.handle(self.registry, method, url.path, body)
+        status, payload = management_api.handle(self.registry, method, urlsplit(target).path, body)
         self._log_management(method, target, status, body)
         return status, payload, {"x-amzn-ErrorType": "GoneException"} if status == 410 else {}
 
@@ -309,9 +260,8 @@ class WebSocketGateway:
         try:
             key = sigv4.verify(SignedRequest(method, target, headers, body), self.iam.secrets())
             connection_id = unquote(path.removeprefix(prefix))
-            resource = (
-                f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{API_ID}/{self.api.stage_name}/{method}/@connections/{connection_id}"
-            )
+            stage = self.api.stage_name
+            resource = f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{API_ID}/{stage}/{method}/@connections/{connection_id}"
             self.iam.check(key, "execute-api:ManageConnections", [resource])
         except sigv4.SignatureRefused as refused:
             return 403, {"message": refused.message}, {"x-amzn-ErrorType": refused.code}
@@ -325,39 +275,83 @@ class WebSocketGateway:
             try:
                 frame = json.loads(body)
                 text = f"← {frame.get('type')} seq={frame.get('seq')} {frame.get('label', '')!r}"
-            except ValueError:
+            except (ValueError, RecursionError, AttributeError):
                 text = f"← {len(body)} bytes"
             self.console.log("EMIT", text, connection_id)
         else:
-            self.console.log("INFO", f"{method} @connections → {status}", connection_id)
+            self.console.log("INFO", f"{method} {urlsplit(target).path} → {status}", connection_id)
 
-    async def _websocket(self, reader, writer, head: bytes, target: str, headers: dict[str, str]) -> None:
+    # -- the handshake ------------------------------------------------------------------------------
+
+    def _websocket_path(self, target: str) -> bool:
+        return urlsplit(target).path in ("/", f"/{self.api.stage_name}", f"/{self.api.stage_name}/")
+
+    async def _websocket(self, reader, writer, head: RequestHead, leave_half_open: Callable[[], None]) -> None:
         protocol = ServerProtocol(max_size=self.max_message_bytes)
-        protocol.receive_data(head)
-        (request,) = [e for e in protocol.events_received() if isinstance(e, Request)] or [None]
-        if request is None:
-            return
         connection_id = new_connection_id()
+        try:
+            if not self._websocket_path(head.target):
+                await _refuse(writer, protocol, 403, "Forbidden")
+                self.console.log("REFUSED", f"handshake refused: HTTP 403 (no WebSocket at {urlsplit(head.target).path})")
+                return
+            protocol.receive_data(head.raw)
+            (request,) = [e for e in protocol.events_received() if isinstance(e, Request)] or [None]
+            accepted = protocol.accept(request) if request is not None else None
+            if accepted is None or accepted.status_code != 101:
+                # Malformed upgrade: answered before the authorizer or $connect run, as API Gateway does.
+                await _refuse(writer, protocol, 400, "Bad Request", already_answered=request is None)
+                self.console.log("REFUSED", "handshake refused: HTTP 400 (not a valid WebSocket upgrade)", connection_id)
+                return
+            status, identity = await self._admit(connection_id, head)
+            if status >= 400:
+                await _refuse(writer, protocol, status, _reason(status))
+                self.console.log("REFUSED", f"handshake refused: HTTP {status}", connection_id)
+                return
+            protocol.send_response(accepted)
+            live = LiveConnection(connection_id, protocol, writer, request)
+            live.identity = identity
+            live.flush()
+        finally:
+            leave_half_open()
+        await self._connected(reader, writer, live, head)
+
+    async def _admit(self, connection_id: str, head: RequestHead) -> tuple[int, dict[str, Any] | None]:
+        """The authorizer, then $connect: (their answer's status, the authorizer's context)."""
         authorizer = self.api.routes["$connect"].authorizer
-        status, identity = await self._authorize(authorizer, connection_id, target, headers) if authorizer else (0, None)
-        if not status:
-            invocation = await self._invoke("$connect", self._connect_event(connection_id, target, headers, identity))
-            status = 500 if invocation.error else int((invocation.payload or {}).get("statusCode", 200))
-        if status >= 400:
-            protocol.send_response(protocol.reject(status, _reason(status)))
-            for chunk in protocol.data_to_send():
-                writer.write(chunk)
-            await writer.drain()
-            self.console.log("REFUSED", f"handshake refused: HTTP {status}", connection_id)
-            return
-        response = protocol.accept(request)
-        protocol.send_response(response)
-        live = LiveConnection(connection_id, protocol, writer, request)
-        live.identity = identity
-        live.flush()
-        if response.status_code != 101:
-            await writer.drain()
-            return
+        status, identity = await self._authorize(authorizer, connection_id, head) if authorizer else (0, None)
+        if status:
+            return status, None
+        event = events.connect_event(connection_id, head.target, head.headers, identity=identity, **self._context)
+        invocation = await self._invoke("$connect", event)
+        status = 500 if invocation.error else int((invocation.payload or {}).get("statusCode", 200))
+        return status, identity
+
+    async def _authorize(self, spec: AuthorizerSpec, connection_id: str, head: RequestHead) -> tuple[int, dict | None]:
+        """(0, authorizer context) when admitted, else (HTTP status, None)."""
+        query = dict(parse_qsl(urlsplit(head.target).query, keep_blank_values=True))
+        for source in spec.identity_source:
+            kind, _, name = source.removeprefix("route.request.").partition(".")
+            value = query.get(name) if kind == "querystring" else head.headers.get(name.lower())
+            if not value:
+                return 401, None
+        event = events.authorizer_event(connection_id, head.target, head.headers, **self._context)
+        invocation = await self._invoke_function(spec.function, event)
+        if invocation.error:
+            return (401 if invocation.error.get("errorMessage") == "Unauthorized" else 500), None
+        policy = invocation.payload if isinstance(invocation.payload, dict) else {}
+        statements = (policy.get("policyDocument") or {}).get("Statement") or []
+        method_arn = event["methodArn"]
+        allowed = any(
+            st.get("Effect") == "Allow" and st.get("Resource") in (method_arn, "*", [method_arn]) for st in statements
+        ) and not any(st.get("Effect") == "Deny" for st in statements)
+        if not allowed:
+            return 403, None
+        return 0, {**(policy.get("context") or {}), "principalId": policy.get("principalId")}
+
+    # -- an open connection ------------------------------------------------------------------------
+
+    async def _connected(self, reader, writer, live: LiveConnection, head: RequestHead) -> None:
+        connection_id = live.connection_id
         self._live[connection_id] = live
         self.registry.add(
             Connection(
@@ -365,17 +359,24 @@ class WebSocketGateway:
                 send=lambda text: self._threadsafe(live.send, text),
                 close=lambda: self._threadsafe(live.close, 1000, ""),
                 source_ip=writer.get_extra_info("peername", ("127.0.0.1",))[0],
-                user_agent=headers.get("user-agent", ""),
+                user_agent=head.headers.get("user-agent", ""),
             )
         )
+        identity = live.identity
         who = f" customer={identity.get('customerId') or identity.get('principalId')}" if identity else ""
-        self.console.log("CONNECT", f"{urlsplit(target).path}{who}", connection_id)  # never the token
+        self.console.log("CONNECT", f"{urlsplit(head.target).path}{who}", connection_id)  # never the token
         try:
-            await self._read_messages(reader, live)
+            await read_messages(
+                reader,
+                live,
+                lambda conn, body: self._spawn(self._message(conn, body)),
+                idle_timeout=self.idle_timeout,
+                max_lifetime=self.max_lifetime,
+            )
         finally:
             self.registry.remove(connection_id)
             self._live.pop(connection_id, None)
-            code, reason = live.close_reason or (protocol.close_code or 1006, protocol.close_reason or "")
+            code, reason = live.close_reason or (live.protocol.close_code or 1006, live.protocol.close_reason or "")
             self.console.log("CLOSE", f"code {code} {reason}".rstrip(), connection_id)
             self._spawn(self._disconnect(live, code, reason))
 
@@ -389,53 +390,34 @@ class WebSocketGateway:
             return method(*args)
         return asyncio.run_coroutine_threadsafe(_call(method, *args), self.loop).result(timeout=5)
 
-    async def _read_messages(self, reader: asyncio.StreamReader, live: LiveConnection) -> None:
-        fragments: list[bytes] = []
-        while live.protocol.state is not State.CLOSED:
-            now = time.monotonic()
-            idle_left = live.last_message + self.idle_timeout - now
-            life_left = live.connected_at / 1000 + self.max_lifetime - time.time()
-            try:
-                data = await asyncio.wait_for(reader.read(65536), max(0.0, min(idle_left, life_left)))
-            except TimeoutError:
-                live.close(GOING_AWAY, "Going away")
-                await _drain(live.writer)
-                await _wait_closed(reader, live)
-                return
-            if not data:
-                live.protocol.receive_eof()
-                return
-            live.protocol.receive_data(data)
-            for frame in live.protocol.events_received():
-                if frame.opcode in (Opcode.TEXT, Opcode.BINARY):
-                    fragments = [frame.data]
-                elif frame.opcode is Opcode.CONT and fragments:
-                    fragments.append(frame.data)
-                else:
-                    continue  # control frames: the protocol already answered pings and closes
-                if frame.fin:
-                    message, fragments = b"".join(fragments), []
-                    live.last_message = time.monotonic()
-                    self._spawn(self._message(live, message.decode("utf-8", "replace")))
-            if live.protocol.close_code == 1009 and live.close_reason is None:
-                live.close_reason = (1009, "Message too big")
-            live.flush()
-            await _drain(live.writer)
-
     async def _message(self, live: LiveConnection, body: str) -> None:
-        route_key = select_route(self.api.route_selection_expression, body, self.api.routes)
         request_id = str(uuid.uuid4())
-        if route_key is None:
-            live.send(json.dumps({"message": "Forbidden", "connectionId": live.connection_id, "requestId": request_id}))
-            return
-        self.console.log("ROUTE", f"{route_key} {body[:120]}", live.connection_id)
-        invocation = await self._invoke(route_key, self._message_event(live, route_key, body, request_id))
-        if invocation.error:
-            self.console.log(
-                "ERROR",
-                f"{route_key}: {invocation.error.get('errorType')}: {invocation.error.get('errorMessage')}",
+        try:
+            route_key = select_route(self.api.route_selection_expression, body, self.api.routes)
+            if route_key is None:
+                live.send(json.dumps({"message": "Forbidden", "connectionId": live.connection_id, "requestId": request_id}))
+                return
+            self.console.log("ROUTE", f"{route_key} {body[:120]}", live.connection_id)
+            event = events.message_event(
+                route_key,
                 live.connection_id,
+                body,
+                message_id=request_id,
+                connected_at=live.connected_at,
+                identity=live.identity,
+                **self._context,
             )
+            invocation = await self._invoke(route_key, event)
+        except Exception as error:  # the gateway itself failed on this frame: answer, never go silent
+            self.console.log("ERROR", f"message not routed: {type(error).__name__}", live.connection_id)
+            invocation = Invocation(error={"errorType": type(error).__name__, "errorMessage": "gateway"})
+            route_key = None
+        if invocation.error:
+            if route_key is not None:
+                error = invocation.error
+                self.console.log(
+                    "ERROR", f"{route_key}: {error.get('errorType')}: {error.get('errorMessage')}", live.connection_id
+                )
             live.send(
                 json.dumps({"message": "Internal server error", "connectionId": live.connection_id, "requestId": request_id})
             )
@@ -448,90 +430,34 @@ class WebSocketGateway:
     async def _disconnect(self, live: LiveConnection, code: int, reason: str) -> None:
         if "$disconnect" not in self.api.routes:
             return
-        event = self._base_event(live.connection_id, "$disconnect", "DISCONNECT", live.connected_at, live.identity)
-        event["requestContext"].update({"disconnectStatusCode": code, "disconnectReason": reason})
-        event["headers"] = {"Host": f"{self.host}:{self.port}", "x-api-key": ""}
+        event = events.disconnect_event(
+            live.connection_id, code, reason, connected_at=live.connected_at, identity=live.identity, **self._context
+        )
         invocation = await self._invoke("$disconnect", event)
         if invocation.error:
             self.console.log("ERROR", f"$disconnect: {invocation.error.get('errorMessage')}", live.connection_id)
-
-    # -- API Gateway event shapes -----------------------------------------------------------------
-
-    def _base_event(
-        self, connection_id: str, route_key: str, event_type: str, connected_at: int, identity: dict | None = None
-    ) -> dict[str, Any]:
-        event = {
-            "requestContext": {
-                "routeKey": route_key,
-                "eventType": event_type,
-                "extendedRequestId": uuid.uuid4().hex[:16],
-                "requestTime": _request_time(),
-                "messageDirection": "IN",
-                "stage": self.api.stage_name,
-                "connectedAt": connected_at,
-                "requestTimeEpoch": _epoch_ms(),
-                "identity": {"sourceIp": self.host},
-                "requestId": uuid.uuid4().hex[:16],
-                "domainName": f"{self.host}:{self.port}",
-                "connectionId": connection_id,
-                "apiId": API_ID,
-            },
-            "isBase64Encoded": False,
-        }
-        if identity is not None:
-            event["requestContext"]["authorizer"] = identity
-        return event
-
-    def _connect_event(
-        self, connection_id: str, target: str, headers: dict[str, str], identity: dict | None = None
-    ) -> dict[str, Any]:
-        event = self._base_event(connection_id, "$connect", "CONNECT", _epoch_ms(), identity)
-        query = parse_qsl(urlsplit(target).query, keep_blank_values=True)
-        event["headers"] = {k.title(): v for k, v in headers.items()}
-        event["multiValueHeaders"] = {k.title(): v.split(",") for k, v in headers.items()}
-        if query:
-            event["queryStringParameters"] = dict(query)
-            multi: dict[str, list[str]] = {}
-            for key, value in query:
-                multi.setdefault(key, []).append(value)
-            event["multiValueQueryStringParameters"] = multi
-        event["requestContext"]["identity"]["userAgent"] = headers.get("user-agent", "")
-        return event
-
-    def _message_event(self, live: LiveConnection, route_key: str, body: str, request_id: str) -> dict[str, Any]:
-        event = self._base_event(live.connection_id, route_key, "MESSAGE", live.connected_at, live.identity)
-        event["requestContext"]["messageId"] = request_id[:16]
-        event["body"] = body
-        return event
 
 
 async def _call(method: Callable, *args: Any) -> Any:
     return method(*args)
 
 
-async def _drain(writer: asyncio.StreamWriter) -> None:
+async def _refuse(writer, protocol: ServerProtocol, status: int, reason: str, *, already_answered: bool = False) -> None:
+    """Answer a handshake with an HTTP error (websockets has answered a head it could not parse)."""
+    if not already_answered:
+        protocol.send_response(protocol.reject(status, reason))
+    for chunk in protocol.data_to_send():
+        writer.write(chunk)
+    await writer.drain()
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
     try:
-        await writer.drain()
-    except ConnectionError:
+        await writer.wait_closed()
+    except (ConnectionError, OSError):
         pass
 
 
-async def _wait_closed(reader: asyncio.StreamReader, live: LiveConnection, timeout: float = 2.0) -> None:
-    """After we sent a close frame, give the client a moment to answer it."""
-    deadline = time.monotonic() + timeout
-    while live.protocol.state is not State.CLOSED and time.monotonic() < deadline:
-        try:
-            data = await asyncio.wait_for(reader.read(65536), deadline - time.monotonic())
-        except TimeoutError:
-            break
-        if not data:
-            break
-        live.protocol.receive_data(data)
-        live.protocol.events_received()
-        live.flush()
-        if live.protocol.close_expected():  # the client answered: the server closes TCP first
-            break
-
-
 def _reason(status: int) -> str:
-    return {401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests"}.get(status, "Internal Server Error")
+    return HTTPStatus(status).phrase

@@ -1,9 +1,11 @@
-"""ping: answer pong, which also keeps an idle connection inside API Gateway's 10-minute timeout."""
+"""ping: answer pong, which also keeps an idle connection inside API Gateway's 10-minute timeout.
+A ping frame is held to the same 4 KB limit (and JSON) as every other frame."""
 
-from order_tracking.protocol import pong_frame
+from order_tracking.protocol import decode_frame, pong_frame
 from order_tracking.routes import reply, websocket_route
 
 
 @websocket_route
 def handler(event):
+    decode_frame(event.get("body"))
     return reply(pong_frame())

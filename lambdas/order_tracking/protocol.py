@@ -1,4 +1,4 @@
-"""Wire protocol v1 (shared/PROTOCOL.md): inbound frames parsed at the edge, outbound frames built here.
+"""Wire protocol v1 (docs/protocol.md): inbound frames parsed at the edge, outbound frames built here.
 
 Every frame a tracking client can receive carries `type`, `label`, `status`, `orderId` and `at`.
 """
@@ -6,6 +6,7 @@ Every frame a tracking client can receive carries `type`, `label`, `status`, `or
 from __future__ import annotations
 
 import json
+import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -14,7 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from order_tracking.clock import iso_millis, now
 from order_tracking.settings import MAX_FRAME_BYTES
 
-OrderId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
+ORDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+OrderId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=ORDER_ID_PATTERN)]
+TYPE_PATTERN = r"^[A-Za-z0-9_.:-]{1,32}$"  # a `type` short and plain enough to name in an error's detail
 TrackingId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
@@ -76,8 +79,9 @@ def decode_frame(body: Any) -> dict[str, Any]:
     return message
 
 
-def _short_string(value: Any) -> str | None:
-    return value if isinstance(value, str) and 0 < len(value) <= 64 else None
+def _valid_order_id(value: Any) -> str | None:
+    """`value` if it is a valid order id (so safe to echo in an error frame), else None."""
+    return value if isinstance(value, str) and re.fullmatch(ORDER_ID_PATTERN, value) else None
 
 
 def parse_track_order(body: Any) -> TrackOrder:
@@ -89,7 +93,7 @@ def parse_track_order(body: Any) -> TrackOrder:
         raise ProtocolError(
             ErrorCode.BAD_REQUEST,
             f"invalid field(s): {', '.join(fields)}",
-            _short_string(message.get("orderId")),
+            _valid_order_id(message.get("orderId")),
         ) from None
 
 
@@ -97,8 +101,10 @@ def classify_unrouted(body: Any) -> ProtocolError:
     """The answer to a frame that matched no route ($default)."""
     message = decode_frame(body)
     kind = message.get("type")
-    shown = kind[:32] if isinstance(kind, str) else None
-    return ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown message type {shown!r}", _short_string(message.get("orderId")))
+    detail = (
+        f"unknown message type {kind!r}" if isinstance(kind, str) and re.fullmatch(TYPE_PATTERN, kind) else "unknown message type"
+    )
+    return ProtocolError(ErrorCode.UNKNOWN_TYPE, detail, _valid_order_id(message.get("orderId")))
 
 
 def error_frame(code: ErrorCode, order_id: str | None, detail: str | None = None) -> dict[str, Any]:

@@ -10,7 +10,6 @@ import json
 import os
 import random
 import time
-import urllib.request
 from dataclasses import dataclass, field
 
 import pytest
@@ -31,17 +30,10 @@ def faulty(cdk_out):
     process = LocalModeProcess(
         "--min-delay", "0", "--max-delay", "1", "--workers", "4", "--max-connections-per-customer", "1000"
     ).start()
-    _faults(process, FAULTS)
+    process.faults(FAULTS)
     yield process
-    _faults(process, dict.fromkeys(("dynamodb", "management", "lambda_retry"), 0))
+    process.faults(dict.fromkeys(("dynamodb", "management", "lambda_retry"), 0))
     process.stop()
-
-
-def _faults(process: LocalModeProcess, settings: dict | None = None) -> dict:
-    data = json.dumps(settings).encode() if settings is not None else None
-    request = urllib.request.Request(f"{process.management_url}/_local/faults", data=data, method="POST" if data else "GET")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
 
 
 @dataclass
@@ -192,7 +184,7 @@ def test_every_tracking_ends_complete_exactly_once_and_never_stale(faulty):
         return await asyncio.gather(*(_user(i, faulty.ws_url) for i in range(TRACKINGS)))
 
     users = run(everyone())
-    report = _faults(faulty)
+    report = faulty.faults()
     summary = {
         "trackings": len(users),
         "connections killed": sum(u.kills for u in users),

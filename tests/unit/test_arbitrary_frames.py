@@ -55,10 +55,21 @@ def test_default_route_answers_every_frame_with_a_client_error(routes, body):
     assert frame["type"] == "error" and frame["code"] in ANSWERS["$default"], frame
 
 
+ping_frames = st.one_of(
+    st.dictionaries(st.text(max_size=10), json_values, max_size=5),
+    st.just({"pad": "x" * 5000}),
+).map(lambda extra: json.dumps({**extra, "type": "ping"}))
+
+
 @FUZZ
-@given(body=frames | st.none())
-def test_ping_answers_pong_to_any_frame(routes, body):
-    assert reply_frame(routes.call("ping", "fuzz", body))["type"] == "pong"
+@given(body=ping_frames)
+def test_ping_answers_pong_to_any_ping_frame_within_the_frame_limit(routes, body):
+    """Route selection sends ping only JSON objects of type ping; the 4 KB limit holds for them too."""
+    frame = reply_frame(routes.call("ping", "fuzz", body))
+    if len(body.encode()) <= 4096:
+        assert frame["type"] == "pong", frame
+    else:
+        assert frame["type"] == "error" and frame["code"] == "bad_request", frame
 
 
 def test_state_survives_the_fuzz(routes, aws):
