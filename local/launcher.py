@@ -18,7 +18,8 @@ import urllib.request
 from local.fault_hooks import FAULTS_PATH, OUTAGE_PATH, TOKEN_ENV, TOKEN_HEADER
 from local.synth import ROOT
 
-READY = re.compile(r"READY\s+(client|websocket|aws)\s+(\S+)")
+# A ready line as local/console.py prints it: the time, then READY (never text inside another line).
+READY = re.compile(r"^[\d:.]+ READY\s+(client|websocket|aws)\s+(\S+)")
 
 
 class LocalModeProcess:
@@ -45,7 +46,7 @@ class LocalModeProcess:
         def pump() -> None:
             for line in self.process.stdout:
                 self.lines.append(line.rstrip())
-                match = READY.search(line)
+                match = READY.match(line)
                 if match:
                     self.urls[match.group(1)] = match.group(2)
                     if len(self.urls) == 3:

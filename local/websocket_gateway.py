@@ -51,6 +51,7 @@ from local.fault_hooks import FaultHooks
 from local.faults import PLAN
 from local.http_front import (
     HEAD_TIMEOUT_SECONDS,
+    MAX_HALF_OPEN,
     MAX_HEAD_BYTES,
     BadRequest,
     HalfOpen,
@@ -114,6 +115,8 @@ class WebSocketGateway:
         invoke_threads: int = 64,
         iam: LocalIam | None = None,
         fault_token: str | None = None,
+        head_timeout: float = HEAD_TIMEOUT_SECONDS,
+        max_half_open: int = MAX_HALF_OPEN,
     ) -> None:
         self.api = api
         self.iam = iam or LocalIam({})  # no roles: only local mode's administrator may call @connections
@@ -130,7 +133,8 @@ class WebSocketGateway:
         self._server: asyncio.base_events.Server | None = None
         self._live: dict[str, LiveConnection] = {}
         self._tasks: set[asyncio.Task] = set()
-        self._half_open = HalfOpen()
+        self.head_timeout = head_timeout
+        self._half_open = HalfOpen(max_half_open)
         self.loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -193,7 +197,7 @@ class WebSocketGateway:
             return
         half_open = True
         try:
-            timeout = HEAD_TIMEOUT_SECONDS
+            timeout = self.head_timeout
             while True:
                 try:
                     head = await read_head(reader, timeout)
@@ -203,7 +207,7 @@ class WebSocketGateway:
                         half_open = False  # from here on, the handshake leaves it
                         await self._websocket(reader, writer, head, leave_half_open=self._half_open.leave)
                         return
-                    body = await read_body(reader, head)
+                    body = await read_body(reader, head, self.head_timeout)
                 except BadRequest as bad:
                     if not half_open and bad.status == 408:
                         return  # an idle keep-alive connection: close it quietly
