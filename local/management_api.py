@@ -13,10 +13,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
 
-PATH = re.compile(r"^(?:/[^/@]+)?/@connections/(?P<id>[^/]+)$")
+PATH = re.compile(r"^(?:/[^/@]+)?/@connections/(?P<id>[^/]+)$")  # the gateway allows only its own stage prefix
 MAX_POST_BYTES = 128 * 1024
 
 
@@ -104,18 +105,5 @@ class ManagementApp:
             headers.append(("x-amzn-ErrorType", "GoneException"))
         if data:
             headers.append(("Content-Type", "application/json"))
-        start_response(f"{status} {REASONS.get(status, '')}", headers)
+        start_response(f"{status} {HTTPStatus(status).phrase}", headers)
         return [data]
-
-
-REASONS = {
-    200: "OK",
-    202: "Accepted",
-    204: "No Content",
-    400: "Bad Request",
-    500: "Internal Server Error",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    410: "Gone",
-    413: "Payload Too Large",
-}
