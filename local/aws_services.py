@@ -160,15 +160,19 @@ class IamEnforcement:
             key = sigv4.verify(SignedRequest(method, target, headers, body), self.iam.secrets())
             self.iam.check(key, requested.action, requested.resources)
         except sigv4.SignatureRefused as refused:
-            return _respond(start_response, *_status_line(refusal(requested.service, refused.code, refused.message)))
+            return _refuse(start_response, refusal(requested, refused.code, refused.message))
         except AccessDenied as denied:
-            return _respond(start_response, *_status_line(refusal(requested.service, "AccessDeniedException", denied.message)))
+            return _refuse(start_response, refusal(requested, "AccessDeniedException", denied.message))
         return self.app(environ, start_response)
 
 
-def _status_line(answer: tuple[int, Any, dict[str, str]]) -> tuple[str, Any, dict[str, str]]:
-    status, payload, headers = answer
-    return f"{status} {HTTPStatus(status).phrase}", payload, headers
+def _refuse(start_response: Callable, answer: tuple[int, bytes, dict[str, str]]) -> list[bytes]:
+    status, body, headers = answer
+    start_response(
+        f"{status} {HTTPStatus(status).phrase}",
+        [("Content-Length", str(len(body))), ("x-amzn-RequestId", str(uuid.uuid4())), *headers.items()],
+    )
+    return [body]
 
 
 class LocalAws:

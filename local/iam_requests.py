@@ -5,9 +5,12 @@ shape each service's protocol answers them, so botocore raises the same ClientEr
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
+from xml.sax.saxutils import escape
 
 from local.iam import secret_arn
 from local.template import ACCOUNT_ID, REGION
@@ -20,6 +23,7 @@ JSON_TARGETS = {
     "AmazonSQS": "sqs",
 }
 LAMBDA_INVOKE = "/2015-03-31/functions/"
+CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 
 
 @dataclass(frozen=True)
@@ -27,17 +31,19 @@ class Requested:
     service: str
     action: str  # e.g. "dynamodb:UpdateItem"
     resources: list[str]
+    protocol: str = "json"  # or "query" (form body, XML answers)
 
 
 def classify(method: str, target: str, headers: dict[str, str], body: bytes) -> Requested | None:
-    """The action and resources of a request to local mode's AWS endpoint; None if it is none we know."""
+    """The action and resources of a request to local mode's AWS endpoint; None for a request that is
+    no AWS API call (unsigned and unknown, like moto's own /moto-api). A signed call of a service this
+    module does not model is still one: its action comes from the request, its resource is "*", so
+    only a role granted that action on every resource may make it (stricter than AWS, never laxer)."""
     path = urlsplit(target).path
     amz_target = headers.get("x-amz-target", "")
-    if "." in amz_target:
+    if "." in amz_target and amz_target.split(".", 1)[0] in JSON_TARGETS:
         prefix, operation = amz_target.split(".", 1)
-        service = JSON_TARGETS.get(prefix)
-        if service is None:
-            return None
+        service = JSON_TARGETS[prefix]
         try:
             payload = json.loads(body or b"{}")
         except ValueError:
@@ -47,7 +53,21 @@ def classify(method: str, target: str, headers: dict[str, str], body: bytes) -> 
     if method == "POST" and path.startswith(LAMBDA_INVOKE) and path.endswith("/invocations"):
         name = unquote(path.removeprefix(LAMBDA_INVOKE).removesuffix("/invocations"))
         return Requested("lambda", "lambda:InvokeFunction", [function_arn(name)])
-    return None
+    return _unmodelled(path, headers, body)
+
+
+def _unmodelled(path: str, headers: dict[str, str], body: bytes) -> Requested | None:
+    scope = CREDENTIAL_SCOPE.search(headers.get("authorization", ""))
+    if scope is None:
+        return None
+    service = scope.group(1)
+    amz_target = headers.get("x-amz-target", "")
+    if "." in amz_target:
+        return Requested(service, f"{service}:{amz_target.rsplit('.', 1)[1]}", ["*"])
+    form = dict(parse_qsl(body.decode("utf-8", "replace"))) if body else {}
+    if "Action" in form:  # the query protocol names its action in the form body
+        return Requested(service, f"{service}:{form['Action']}", ["*"], protocol="query")
+    return Requested(service, f"{service}:{path.strip('/').split('/', 1)[0] or 'Unknown'}", ["*"])
 
 
 def function_arn(name_or_arn: str) -> str:
@@ -84,12 +104,22 @@ def _resources(service: str, operation: str, payload: dict[str, Any]) -> list[st
     return ["*"]
 
 
-def refusal(service: str, code: str, message: str) -> tuple[int, dict[str, Any], dict[str, str]]:
-    """(HTTP status, JSON body, headers) with which `service` answers an error `code`."""
-    if service == "lambda":  # REST-JSON: the type is in x-amzn-ErrorType
+def refusal(requested: Requested, code: str, message: str) -> tuple[int, bytes, dict[str, str]]:
+    """(HTTP status, body, headers) with which the requested service answers an error `code`."""
+    if requested.protocol == "query":  # XML; IAM denials are AccessDenied with 403 there
+        query_code = "AccessDenied" if code == "AccessDeniedException" else code
+        body = (
+            "<ErrorResponse><Error><Type>Sender</Type>"
+            f"<Code>{escape(query_code)}</Code><Message>{escape(message)}</Message>"
+            f"</Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+        )
+        status = 403 if query_code in ("AccessDenied", "InvalidSignatureException", "SignatureDoesNotMatch") else 400
+        return status, body.encode(), {"Content-Type": "text/xml"}
+    headers = {"x-amzn-ErrorType": code, "Content-Type": "application/json"}
+    if requested.service == "lambda":  # REST-JSON: the type is in x-amzn-ErrorType
         status = 403 if code in ("AccessDeniedException", "InvalidSignatureException") else 400
-        return status, {"Type": "User", "Message": message}, {"x-amzn-ErrorType": code}
-    headers = {"x-amzn-ErrorType": code}
-    if service == "sqs":  # JSON protocol with query-compatible error codes
+        return status, json.dumps({"Type": "User", "Message": message}).encode(), headers
+    if requested.service == "sqs":  # JSON protocol with query-compatible error codes
         headers["x-amzn-query-error"] = f"{'AccessDenied' if code == 'AccessDeniedException' else code};Sender"
-    return 400, {"__type": f"com.amazon.coral.service#{code}", "message": message, "Message": message}, headers
+    payload = {"__type": f"com.amazon.coral.service#{code}", "message": message, "Message": message}
+    return 400, json.dumps(payload).encode(), headers

@@ -181,3 +181,12 @@ def test_a_state_machine_whose_role_lost_a_grant_cannot_invoke_emit(cdk_out, tmp
         assert letter["trackingId"] == "t-1"
         assert "AccessDenied" in letter["error"] + letter["cause"]
         assert "lambda:InvokeFunction" in letter["cause"]
+
+
+def test_a_call_of_a_service_local_mode_does_not_model_needs_a_grant_too(system, stack):
+    # moto would happily serve SNS; on AWS the connect role may not publish, so here it may not either.
+    sns = signed_as(system, role_of(stack, "connect"), "sns")
+    with pytest.raises(ClientError) as denied:
+        sns.publish(TopicArn="arn:aws:sns:us-east-1:123456789012:anything", Message="hi")
+    assert denied.value.response["Error"]["Code"] in ("AccessDenied", "AccessDeniedException")
+    assert "sns:Publish" in denied.value.response["Error"]["Message"]
