@@ -43,6 +43,7 @@ bench: install
 	$(PY) -m bench.cold_start
 	$(PY) -m bench.cost
 	$(PY) -m bench.latency --levels $(LEVELS)
+	$(PY) -m bench.steady --label "make bench"
 
 lint: install
 	$(VENV)/bin/ruff check .

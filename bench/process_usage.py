@@ -51,3 +51,15 @@ def usage_of(pid: int) -> Usage:
         peak += int(hwm) / 1024
         count += 1
     return Usage(cpu_seconds=round(cpu, 2), peak_rss_mb=round(peak, 1), processes=count)
+
+
+def cpu_by_process(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) of `pid` and of each live process below it, by pid."""
+    seconds = {}
+    for member in descendants(pid):
+        try:
+            fields = _stat_fields(member)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        seconds[member] = (int(fields[11]) + int(fields[12])) / TICKS_PER_SECOND
+    return seconds

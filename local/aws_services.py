@@ -20,8 +20,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import boto3
-from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
-from werkzeug.serving import make_server
+from moto.moto_server.werkzeug_app import create_backend_app
 
 from local import moto_patches, sigv4
 from local.faults import PLAN
@@ -30,6 +29,7 @@ from local.iam_requests import classify, refusal
 from local.lambda_runtime import LambdaRuntime
 from local.sigv4 import SignedRequest
 from local.template import REGION, SynthesizedStack
+from local.wsgi_server import KeepAliveWsgiServer
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 # moto's server logs every request through werkzeug; local mode prints its own lines instead.
@@ -186,7 +186,7 @@ class LocalAws:
         app = LambdaInvokeMiddleware(moto_patches.CachingDispatcher(create_backend_app), lambda: self.runtime)
         if iam is not None:
             app = IamEnforcement(app, iam)
-        self._server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+        self._server = KeepAliveWsgiServer(host, port, app)
         self.port = self._server.server_address[1]
         self.endpoint = f"http://{host}:{self.port}"
         # moto's Step Functions interpreter calls services at localhost:$MOTO_PORT.

@@ -120,10 +120,10 @@ class AppendRefused(Exception):
 class TrackingStore:
     def __init__(self) -> None:
         settings = aws_clients.settings()
-        db = aws_clients.dynamodb()
-        self.connections = db.Table(settings.connections_table)
-        self.trackings = db.Table(settings.trackings_table)
-        self.orders = db.Table(settings.orders_table) if settings.orders_table else None
+        # Cached per process: a warm invocation builds nothing (an environment runs one invocation at a time).
+        self.connections = aws_clients.table(settings.connections_table)
+        self.trackings = aws_clients.table(settings.trackings_table)
+        self.orders = aws_clients.table(settings.orders_table) if settings.orders_table else None
         self.retention = timedelta(hours=settings.retention_hours)
 
     # -- connections ---------------------------------------------------------------------------
