@@ -2,13 +2,15 @@
 
 Trackings table item:
     trackingId, customerId, orderId, executionName (the execution that may emit), state ("live" |
-    "ended"), connectionId (absent while detached), nextSeq (seq the next emit must carry), sentSeq
-    (highest seq posted), events (every emitted frame, for replay), createdAt, expiresAt (TTL).
+    "ended"), connectionId (absent while detached), nextSeq (seq the next emit must carry), events
+    (every emitted frame, for replay), createdAt, expiresAt (TTL).
 Connections table item:
     connectionId, customerId, connectedAt, trackingId (its current tracking), lastRequestAt (receive
     time of the track_order that set it, to refuse older ones processed late), expiresAt (TTL),
     leaseOwner + leaseToken + leaseUntil (epoch ms): the tracking, and which of its posts, may post to
-    it right now (send_lease.py).
+    it right now (send_lease.py); sentTracking + sentSeq: the highest seq of that tracking this
+    connection has (posted, or named by the client's resume), written when the lease is released, so
+    a retried emit does not post an event twice (and marking it costs no write of its own).
 """
 
 from __future__ import annotations
@@ -76,7 +78,6 @@ class Tracking:
     execution_name: str
     state: str
     next_seq: int
-    sent_seq: int = 0
     connection_id: str | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
     expires_at: int = 0
@@ -91,7 +92,6 @@ class Tracking:
             execution_name=item["executionName"],
             state=item["state"],
             next_seq=item["nextSeq"],
-            sent_seq=item.get("sentSeq", 0),
             connection_id=item.get("connectionId"),
             events=item.get("events", []),
             expires_at=item.get("expiresAt", 0),
@@ -178,36 +178,55 @@ class TrackingStore:
             raise LookupError(connection_id) if old is None else OvertakenRequest(connection_id)
         return result.get("Attributes", {}).get("trackingId")
 
-    def take_send_lease(self, connection_id: str, tracking_id: str, token: str, until_ms: int, now_ms: int) -> tuple[str, int]:
-        """Take the connection's send lease for `tracking_id` until `until_ms`, as holder `token`.
+    def take_send_lease(
+        self, connection_id: str, tracking_id: str, token: str, until_ms: int, now_ms: int, *, seq: int = 0
+    ) -> tuple[str, int]:
+        """Take the connection's send lease for `tracking_id` until `until_ms`, as holder `token`, to
+        post event `seq` (0: several, a replay).
 
         The lease has one holder at a time, even within a tracking (a resume's replay and a live
         emit take turns), so that releasing it never frees it under another post still in flight.
-        Returns ("acquired", until), ("held", until of the current holder's lease), or ("fenced", 0)
-        when the connection is gone or carries another tracking now.
+        Returns ("acquired", the highest seq of this tracking the connection already has), ("held",
+        until of the current holder's lease), ("sent", 0) when the connection already has event
+        `seq`, or ("fenced", 0) when the connection is gone or carries another tracking now.
         """
+        condition = "trackingId = :t AND (attribute_not_exists(leaseOwner) OR leaseUntil < :now)"
+        values: dict[str, Any] = {":t": tracking_id, ":token": token, ":until": until_ms, ":now": now_ms}
+        if seq:
+            condition += " AND NOT (sentTracking = :t AND sentSeq >= :seq)"
+            values[":seq"] = seq
         result, old = _update_or_old(
             self.connections,
             Key={"connectionId": connection_id},
             UpdateExpression="SET leaseOwner = :t, leaseToken = :token, leaseUntil = :until",
-            ConditionExpression="trackingId = :t AND (attribute_not_exists(leaseOwner) OR leaseUntil < :now)",
-            ExpressionAttributeValues={":t": tracking_id, ":token": token, ":until": until_ms, ":now": now_ms},
+            ConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_OLD",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
         if result is None:
             if not old or old.get("trackingId") != tracking_id:
                 return "fenced", 0
+            if seq and old.get("sentTracking") == tracking_id and int(old.get("sentSeq", 0)) >= seq:
+                return "sent", 0
             return "held", int(old.get("leaseUntil", 0))
-        return "acquired", until_ms
+        before = result.get("Attributes", {})
+        return "acquired", int(before.get("sentSeq", 0)) if before.get("sentTracking") == tracking_id else 0
 
-    def release_send_lease(self, connection_id: str, token: str) -> None:
-        """Release the lease if holder `token` still has it (an expired lease may have a new holder)."""
+    def release_send_lease(self, connection_id: str, token: str, sent: tuple[str, int] | None = None) -> None:
+        """Release the lease if holder `token` still has it (an expired lease may have a new holder),
+        recording `sent` = (tracking, highest seq the connection has) in the same write."""
+        update = "REMOVE leaseOwner, leaseToken, leaseUntil"
+        values: dict[str, Any] = {":token": token}
+        if sent is not None:
+            update = "SET sentTracking = :t, sentSeq = :seq " + update
+            values.update({":t": sent[0], ":seq": sent[1]})
         _update_if(
             self.connections,
             Key={"connectionId": connection_id},
-            UpdateExpression="REMOVE leaseOwner, leaseToken, leaseUntil",
+            UpdateExpression=update,
             ConditionExpression="leaseToken = :token",
-            ExpressionAttributeValues={":token": token},
+            ExpressionAttributeValues=values,
         )
 
     def foreign_lease_until(self, connection_id: str, tracking_id: str | None) -> int:
@@ -237,7 +256,6 @@ class TrackingStore:
                 "state": LIVE,
                 "connectionId": connection_id,
                 "nextSeq": 1,
-                "sentSeq": 0,
                 "events": [],
                 "createdAt": iso_millis(moment),
                 "expiresAt": epoch_seconds(moment + self.retention),
@@ -311,13 +329,3 @@ class TrackingStore:
         if result is None:
             raise AppendRefused(Tracking.from_item(old) if old else None)
         return Tracking.from_item(result["Attributes"])
-
-    def mark_sent(self, tracking_id: str, seq: int) -> None:
-        """Record that event `seq` reached the connection, so a repeated emit does not post it again."""
-        _update_if(
-            self.trackings,
-            Key={"trackingId": tracking_id},
-            UpdateExpression="SET sentSeq = :seq",
-            ConditionExpression="sentSeq < :seq",
-            ExpressionAttributeValues={":seq": seq},
-        )

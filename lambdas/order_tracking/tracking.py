@@ -108,11 +108,14 @@ def _resume(store: TrackingStore, request: TrackOrder, connection_id: str, custo
     logger.append_keys(tracking_id=tracking.tracking_id)
     missed = [frame for frame in tracking.events if frame["seq"] > resume.afterSeq]
     replayed = 0
-    with send_lease(store, connection_id, tracking.tracking_id) as may_send:
-        for frame in missed if may_send else []:
+    with send_lease(store, connection_id, tracking.tracking_id) as lease:
+        if lease.may_post:
+            lease.posted(resume.afterSeq)  # the client has these: a retried emit must not send them again
+        for frame in missed if lease.may_post else []:
             if not gateway.post(connection_id, frame):
                 store.detach_tracking(tracking.tracking_id, connection_id)
                 break
+            lease.posted(frame["seq"])
             replayed += 1
     count(Metric.TRACKINGS_RESUMED)
     count(Metric.EVENTS_REPLAYED, replayed)
@@ -143,10 +146,7 @@ def emit(tracking_id: str, execution_name: str, event: dict[str, Any]) -> str:
             return "superseded"
         if current.next_seq <= seq:
             raise OutOfOrderEmit(f"seq {seq} emitted before seq {current.next_seq}") from None
-        if current.sent_seq >= seq:
-            logger.info("emit repeated: already sent")
-            count(Metric.EMITS_REPEATED)
-            return "duplicate"
+        # Stored by an earlier attempt: send it unchanged, unless the connection has it already.
         tracking, frame = current, current.events[seq - 1]
     return _send(store, tracking, frame)
 
@@ -155,8 +155,12 @@ def _send(store: TrackingStore, tracking: Tracking, frame: dict[str, Any]) -> st
     if tracking.connection_id is None:
         logger.info("event stored, no connection")
         return "stored"
-    with send_lease(store, tracking.connection_id, tracking.tracking_id) as may_send:
-        if not may_send:
+    with send_lease(store, tracking.connection_id, tracking.tracking_id, frame["seq"]) as lease:
+        if lease.already_sent:
+            logger.info("emit repeated: already sent")
+            count(Metric.EMITS_REPEATED)
+            return "duplicate"
+        if not lease.may_post:
             # The connection went away or moved on since the append; the event stays for resume.
             logger.info("event stored, connection carries no longer this tracking")
             return "stored"
@@ -164,7 +168,7 @@ def _send(store: TrackingStore, tracking: Tracking, frame: dict[str, Any]) -> st
             store.detach_tracking(tracking.tracking_id, tracking.connection_id)
             logger.info("connection gone, tracking detached")
             return "detached"
-        store.mark_sent(tracking.tracking_id, frame["seq"])
+        lease.posted(frame["seq"])  # recorded when the lease is released: no write of its own
     count(Metric.EVENTS_EMITTED)
     logger.info("event sent", extra={"event_type": frame["type"]})
     return "sent"

@@ -7,11 +7,12 @@ import time
 
 from botocore.exceptions import ClientError
 from handlers import emit
+from order_tracking import aws_clients
 from order_tracking.send_lease import LEASE_MS
 from order_tracking.store import TrackingStore
 
 from tests.unit.conftest import LambdaContextStub, reply_frame
-from tests.unit.test_routes import current_tracking, emit_step, table
+from tests.unit.test_routes import current_tracking, emit_step, execution_input, table
 
 
 def _in_thread(function, *args):
@@ -25,7 +26,7 @@ def _take_lease_as(tracking_id: str, connection_id: str, hold_ms: int = LEASE_MS
     """Take the send lease as a post of `tracking_id` would; returns the holder's token."""
     now = int(time.time() * 1000)
     token = f"test-{tracking_id}-{now}"
-    assert TrackingStore().take_send_lease(connection_id, tracking_id, token, now + hold_ms, now) == ("acquired", now + hold_ms)
+    assert TrackingStore().take_send_lease(connection_id, tracking_id, token, now + hold_ms, now)[0] == "acquired"
     return token
 
 
@@ -70,7 +71,7 @@ def test_two_posts_of_one_tracking_take_turns_and_neither_frees_the_others_lease
     assert store.take_send_lease("conn-a", tracking, "live-emit", now + LEASE_MS, now)[0] == "held"
     store.release_send_lease("conn-a", first)
     now = int(time.time() * 1000)
-    assert store.take_send_lease("conn-a", tracking, "live-emit", now + LEASE_MS, now) == ("acquired", now + LEASE_MS)
+    assert store.take_send_lease("conn-a", tracking, "live-emit", now + LEASE_MS, now)[0] == "acquired"
     store.release_send_lease("conn-a", first)  # a late, repeated release by the first holder: no effect
     assert store.foreign_lease_until("conn-a", None) > now  # so a switch still waits for the live emit
     store.release_send_lease("conn-a", "live-emit")
@@ -158,3 +159,44 @@ def test_a_track_order_run_after_a_later_one_of_its_connection_has_no_effect(rou
     assert [e["name"] for e in started] == [winner]  # the overtaken request started nothing
     assert emit_step(aws, winner, 1) == "sent"
     assert [f["orderId"] for f in client.wait_for(1)] == ["ZX-1001"]
+
+
+def test_a_retried_emit_of_an_event_a_resume_replayed_is_not_sent_twice(routes, aws):
+    """Attempt 1 of emit 2 stored its event and crashed before posting; the client came back on a new
+    connection and the replay delivered it; then Step Functions retries emit 2."""
+    first = routes.connect("conn-a")
+    routes.track("conn-a", "ZX-1001")
+    tracking_id = current_tracking(aws, "conn-a")
+    assert emit_step(aws, tracking_id, 1) == "sent"
+    store = TrackingStore()
+    event = execution_input(aws, tracking_id)["events"][1]
+    frame = {**event, "trackingId": tracking_id, "eventId": f"{tracking_id}#2", "at": "2026-01-01T00:00:00.000Z"}
+    store.append_event(tracking_id, tracking_id, frame)  # attempt 1: stored, never posted
+    routes.management_api.drop("conn-a")
+    routes.call("$disconnect", "conn-a")
+    second = routes.connect("conn-b")
+    routes.track("conn-b", "ZX-1001", resume={"trackingId": tracking_id, "afterSeq": 1})
+    assert [f["seq"] for f in second.wait_for(1)] == [2]
+    assert emit_step(aws, tracking_id, 2) == "duplicate"  # the retry finds the connection has it
+    time.sleep(0.2)
+    assert [f["seq"] for f in second.frames] == [2] and [f["seq"] for f in first.frames] == [1]
+
+
+def test_an_emit_costs_three_dynamodb_writes(routes, aws):
+    """Append (the fence), take the send lease, release it with what was sent: no fourth write."""
+    routes.connect("conn-a")
+    routes.track("conn-a", "ZX-1001")
+    tracking_id = current_tracking(aws, "conn-a")
+    calls: list[str] = []
+    events = aws_clients.dynamodb().meta.client.meta.events
+
+    def record(model, **_):
+        calls.append(model.name)
+
+    events.register("before-call.dynamodb", record)
+    try:
+        assert emit_step(aws, tracking_id, 1) == "sent"
+    finally:
+        events.unregister("before-call.dynamodb", record)
+    writes = [c for c in calls if c in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")]
+    assert writes == ["UpdateItem", "UpdateItem", "UpdateItem"], calls

@@ -112,7 +112,11 @@ def test_an_emit_retried_twice_stores_and_delivers_one_event(routes, aws):
     assert [emit_step(aws, tracking_id, 1) for _ in range(3)] == ["sent", "duplicate", "duplicate"]
     assert len(client.wait_for(1)) == 1
     stored = table(aws, "TRACKINGS_TABLE").get_item(Key={"trackingId": tracking_id})["Item"]
-    assert len(stored["events"]) == 1 and stored["nextSeq"] == 2 and stored["sentSeq"] == 1
+    assert len(stored["events"]) == 1 and stored["nextSeq"] == 2
+    # What the connection has is recorded on it, with the lease's release: no write of its own.
+    connection = table(aws, "CONNECTIONS_TABLE").get_item(Key={"connectionId": "conn-a"})["Item"]
+    assert connection["sentTracking"] == tracking_id and connection["sentSeq"] == 1
+    assert "leaseOwner" not in connection
 
 
 def test_a_retry_after_a_failed_post_sends_the_stored_event_unchanged(routes, aws):
