@@ -12,7 +12,7 @@ def handler(event):
     store = TrackingStore()
     customer = customer_id(event)
     cap = aws_clients.settings().max_connections_per_customer
-    if store.open_connections(customer) >= cap:
+    if store.open_connections(customer, up_to=cap) >= cap:
         logger.warning("connection refused: customer at their cap", extra={"customer_id": customer, "cap": cap})
         count(Metric.CONNECTIONS_REFUSED)
         return {"statusCode": 429}

@@ -139,13 +139,16 @@ class TrackingStore:
             }
         )
 
-    def open_connections(self, customer_id: str) -> int:
-        """How many connections the customer has open (the index is eventually consistent: a soft cap)."""
+    def open_connections(self, customer_id: str, up_to: int) -> int:
+        """How many connections the customer has open, counted up to `up_to` (the cap): the query reads
+        at most that many index items, however many the customer holds. The index is eventually
+        consistent: a soft cap."""
         return self.connections.query(
             IndexName=CONNECTIONS_BY_CUSTOMER,
             KeyConditionExpression="customerId = :c",
             ExpressionAttributeValues={":c": customer_id},
             Select="COUNT",
+            Limit=max(1, up_to),
         )["Count"]
 
     def delete_connection(self, connection_id: str) -> str | None:

@@ -8,6 +8,7 @@ import time
 import jwt
 import pytest
 from handlers import authorize
+from order_tracking import aws_clients
 from order_tracking.tokens import AUDIENCE, ISSUER, mint
 
 from tests.support.events import websocket_event
@@ -99,3 +100,26 @@ def test_a_customer_at_the_connection_cap_is_refused_until_one_closes(routes, aw
     assert routes.call("$connect", "other", customer="someone-else") == {"statusCode": 200}
     routes.call("$disconnect", "busy-0", customer="busy")
     assert routes.call("$connect", "busy-extra", customer="busy") == {"statusCode": 200}
+
+
+def test_the_cap_check_reads_at_most_cap_items_however_many_connections_the_customer_holds(routes, aws):
+    """A customer with 5× the cap open (say, before the cap was lowered): each $connect still reads
+    at most `cap` index items, and is refused."""
+    cap = int(aws.env["MAX_CONNECTIONS_PER_CUSTOMER"])
+    table = aws.dynamodb.Table(aws.env["CONNECTIONS_TABLE"])
+    for i in range(cap * 5):
+        table.put_item(Item={"connectionId": f"held-{i}", "customerId": "many"})
+    queries: list[dict] = []
+    events = aws_clients.dynamodb().meta.client.meta.events
+
+    def record(params, model, **_):
+        if model.name == "Query":
+            queries.append(params)
+
+    events.register("provide-client-params.dynamodb.Query", record)
+    try:
+        assert routes.call("$connect", "one-more", customer="many") == {"statusCode": 429}
+    finally:
+        events.unregister("provide-client-params.dynamodb.Query", record)
+    (query,) = queries
+    assert query["Limit"] == cap and query["Select"] == "COUNT"
