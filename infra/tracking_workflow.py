@@ -1,11 +1,11 @@
 """The Step Functions state machine: one EXPRESS execution per tracking.
 
-Execution input (built by the track_order handler):
+Execution input (built by the track_order handler, which sends the first event itself):
     {"trackingId", "orderId", "events": [{"seq", "orderId", "type", "label", "status"}, ...], "minDelay", "maxDelay"}
+    with the events from seq 2 on (an order of one event starts no execution).
 
     Prepare      ─ maxDelayExclusive = maxDelay + 1   (AWS's States.MathRandom excludes its end bound)
     EachEvent    ─ Map, one item at a time, in order:
-        FirstEvent?  seq == 1 ─▶ Emit                 (the first event goes out at once)
         DrawDelay    delaySeconds = States.MathRandom(minDelay, maxDelayExclusive)
         WaitDelay    Wait SecondsPath $.delaySeconds
         Emit         Lambda: fenced, idempotent append + post to the tracking's connection
@@ -102,11 +102,7 @@ class TrackingWorkflow(Construct):
             .otherwise(emitted)
         )
         emit.next(after_emit)
-        iteration = (
-            sfn.Choice(self, "FirstEvent?")
-            .when(sfn.Condition.number_equals("$.event.seq", 1), emit)
-            .otherwise(draw_delay.next(wait).next(emit))
-        )
+        iteration = draw_delay.next(wait).next(emit)
 
         each_event = sfn.Map(
             self,

@@ -248,23 +248,26 @@ class TrackingStore:
 
     # -- trackings -----------------------------------------------------------------------------
 
-    def create_tracking(self, *, tracking_id: str, customer_id: str, order_id: str, connection_id: str) -> None:
+    def create_tracking(
+        self, *, tracking_id: str, customer_id: str, order_id: str, connection_id: str, first_event: dict[str, Any]
+    ) -> Tracking:
+        """A live tracking of `connection_id` with its first event stored (seq 1; the execution emits
+        from seq 2 on). Returns it as written."""
         moment = now()
-        self.trackings.put_item(
-            Item={
-                "trackingId": tracking_id,
-                "customerId": customer_id,
-                "orderId": order_id,
-                "executionName": tracking_id,
-                "state": LIVE,
-                "connectionId": connection_id,
-                "nextSeq": 1,
-                "events": [],
-                "createdAt": iso_millis(moment),
-                "expiresAt": epoch_seconds(moment + self.retention),
-            },
-            ConditionExpression="attribute_not_exists(trackingId)",
-        )
+        item = {
+            "trackingId": tracking_id,
+            "customerId": customer_id,
+            "orderId": order_id,
+            "executionName": tracking_id,
+            "state": LIVE,
+            "connectionId": connection_id,
+            "nextSeq": 2,
+            "events": [first_event],
+            "createdAt": iso_millis(moment),
+            "expiresAt": epoch_seconds(moment + self.retention),
+        }
+        self.trackings.put_item(Item=item, ConditionExpression="attribute_not_exists(trackingId)")
+        return Tracking.from_item(item)
 
     def get_tracking(self, tracking_id: str) -> Tracking | None:
         item = self.trackings.get_item(Key={"trackingId": tracking_id}, ConsistentRead=True).get("Item")

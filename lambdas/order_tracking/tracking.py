@@ -58,33 +58,51 @@ def _track(store: TrackingStore, request: TrackOrder, connection_id: str, custom
         wait_for_other_senders(store, connection_id, None)  # the error must not overtake their last post
         raise ProtocolError(ErrorCode.ORDER_NOT_FOUND, "no such order", request.orderId)
 
+    # The route sends the first event itself, under the same fence and send lease as the emit step,
+    # and the execution paces the rest: the first event is the fifth call after the request (get the
+    # order, store the tracking with its first event, switch the connection, take the lease, post),
+    # not the ninth behind a Step Functions start and a Lambda invoke.
     tracking_id = uuid.uuid4().hex
     logger.append_keys(tracking_id=tracking_id)
-    store.create_tracking(tracking_id=tracking_id, customer_id=customer_id, order_id=order.order_id, connection_id=connection_id)
+    events = [{"seq": seq, "orderId": order.order_id, **event} for seq, event in enumerate(order.events, start=1)]
+    first = order_event_frame(tracking_id=tracking_id, order_id=order.order_id, seq=1, event=events[0], at=iso_millis(now()))
+    tracking = store.create_tracking(
+        tracking_id=tracking_id,
+        customer_id=customer_id,
+        order_id=order.order_id,
+        connection_id=connection_id,
+        first_event=first,
+    )
     try:
         previous = store.switch_connection_tracking(connection_id, tracking_id, requested_at)
     except OvertakenRequest:
         store.end_tracking(tracking_id, connection_id)  # never started: nothing will emit
         raise
-    _end_previous(store, connection_id, previous, tracking_id)
-
-    settings = aws_clients.settings()
-    execution_input = {
-        "trackingId": tracking_id,
-        "orderId": order.order_id,
-        "events": [{"seq": seq, "orderId": order.order_id, **event} for seq, event in enumerate(order.events, start=1)],
-        "minDelay": settings.min_delay_seconds,
-        "maxDelay": settings.max_delay_seconds,
-    }
     try:
-        aws_clients.stepfunctions().start_execution(
-            stateMachineArn=settings.state_machine_arn, name=tracking_id, input=json.dumps(execution_input)
-        )
+        outcome = _send(store, tracking, first)
     except Exception:
-        store.end_tracking(tracking_id, connection_id)
+        store.end_tracking(tracking_id, connection_id)  # a tracking no execution will continue
         raise
+    finally:
+        _end_previous(store, connection_id, previous, tracking_id)
+    if len(events) > 1:
+        settings = aws_clients.settings()
+        execution_input = {
+            "trackingId": tracking_id,
+            "orderId": order.order_id,
+            "events": events[1:],
+            "minDelay": settings.min_delay_seconds,
+            "maxDelay": settings.max_delay_seconds,
+        }
+        try:
+            aws_clients.stepfunctions().start_execution(
+                stateMachineArn=settings.state_machine_arn, name=tracking_id, input=json.dumps(execution_input)
+            )
+        except Exception:
+            store.end_tracking(tracking_id, connection_id)
+            raise
     count(Metric.TRACKINGS_STARTED)
-    logger.info("tracking started", extra={"events": len(order.events)})
+    logger.info("tracking started", extra={"events": len(order.events), "first_event": outcome})
 
 
 def _resume(store: TrackingStore, request: TrackOrder, connection_id: str, customer_id: str, requested_at: int) -> bool:
@@ -152,6 +170,7 @@ def emit(tracking_id: str, execution_name: str, event: dict[str, Any]) -> str:
 
 
 def _send(store: TrackingStore, tracking: Tracking, frame: dict[str, Any]) -> str:
+    """Post a stored event to the tracking's connection under its send lease; the emit outcome."""
     if tracking.connection_id is None:
         logger.info("event stored, no connection")
         return "stored"

@@ -47,16 +47,16 @@ def test_the_new_trackings_first_event_waits_for_the_old_trackings_post_in_fligh
     client = routes.connect("conn-a")
     routes.track("conn-a", "ZX-1001")
     old = current_tracking(aws, "conn-a")
-    token = _take_lease_as(old, "conn-a")
-    routes.track("conn-a", "ZX-1003")
-    new = current_tracking(aws, "conn-a")
-    thread, result = _in_thread(emit_step, aws, new, 1)
+    client.wait_for(1)
+    token = _take_lease_as(old, "conn-a")  # the old tracking's emit 2 is posting right now
+    thread, result = _in_thread(routes.track, "conn-a", "ZX-1003")  # the route sends the new first event
     time.sleep(0.4)
-    assert thread.is_alive() and client.frames == []
+    assert thread.is_alive() and [f["trackingId"] for f in client.frames] == [old]
     TrackingStore().release_send_lease("conn-a", token)
     thread.join(5)
-    assert result["value"] == "sent"
-    assert [f["trackingId"] for f in client.wait_for(1)] == [new]
+    assert result["value"] == {"statusCode": 200}
+    new = current_tracking(aws, "conn-a")
+    assert [f["trackingId"] for f in client.wait_for(2)] == [old, new]
 
 
 def test_two_posts_of_one_tracking_take_turns_and_neither_frees_the_others_lease(routes, aws):
@@ -95,21 +95,21 @@ def test_an_old_emit_that_stored_before_the_switch_does_not_post_after_it(routes
     old = current_tracking(aws, "conn-a")
     store = TrackingStore()
     frame = {
-        "type": "order_created",
-        "label": "Order received",
-        "status": "pending",
+        "type": "order_processing",
+        "label": "Processing",
+        "status": "active",
         "orderId": "ZX-1001",
         "at": "2026-11-28T10:00:00.000Z",
-        "seq": 1,
+        "seq": 2,
         "trackingId": old,
-        "eventId": f"{old}#1",
+        "eventId": f"{old}#2",
     }
     tracking = store.append_event(old, old, frame)
     routes.track("conn-a", "ZX-1003")  # the switch lands between the old emit's append and its post
     from order_tracking.tracking import _send
 
     assert _send(store, tracking, frame) == "stored"
-    assert client.frames == []
+    assert [(f["trackingId"], f["seq"]) for f in client.frames] == [(old, 1), (current_tracking(aws, "conn-a"), 1)]
 
 
 def test_throttling_that_outlasts_botocore_retries_surfaces_as_a_retryable_fault(routes, aws, monkeypatch):
@@ -131,7 +131,7 @@ def test_throttling_that_outlasts_botocore_retries_surfaces_as_a_retryable_fault
     payload = {
         "trackingId": tracking_id,
         "executionName": tracking_id,
-        "event": {"seq": 1, "orderId": "ZX-1001", "type": "order_created", "label": "Order received", "status": "pending"},
+        "event": {"seq": 2, "orderId": "ZX-1001", "type": "order_processing", "label": "Processing", "status": "active"},
     }
     try:
         emit.handler(payload, LambdaContextStub())
@@ -141,8 +141,8 @@ def test_throttling_that_outlasts_botocore_retries_surfaces_as_a_retryable_fault
         raise AssertionError("expected TransientFault, which the state machine retries")
     monkeypatch.undo()
     # Nothing was stored by the failed attempt; the retry stores and sends the event once.
-    assert emit_step(aws, tracking_id, 1) == "sent"
-    assert emit_step(aws, tracking_id, 1) == "duplicate"
+    assert emit_step(aws, tracking_id, 2) == "sent"
+    assert emit_step(aws, tracking_id, 2) == "duplicate"
 
 
 def test_a_track_order_run_after_a_later_one_of_its_connection_has_no_effect(routes, aws):
@@ -157,8 +157,8 @@ def test_a_track_order_run_after_a_later_one_of_its_connection_has_no_effect(rou
     assert current_tracking(aws, "conn-a") == winner
     started = aws.sfn.list_executions(stateMachineArn=aws.state_machine_arn)["executions"]
     assert [e["name"] for e in started] == [winner]  # the overtaken request started nothing
-    assert emit_step(aws, winner, 1) == "sent"
-    assert [f["orderId"] for f in client.wait_for(1)] == ["ZX-1001"]
+    time.sleep(0.2)
+    assert [(f["orderId"], f["trackingId"]) for f in client.frames] == [("ZX-1001", winner)]  # and sent nothing
 
 
 def test_a_retried_emit_of_an_event_a_resume_replayed_is_not_sent_twice(routes, aws):
@@ -167,9 +167,8 @@ def test_a_retried_emit_of_an_event_a_resume_replayed_is_not_sent_twice(routes, 
     first = routes.connect("conn-a")
     routes.track("conn-a", "ZX-1001")
     tracking_id = current_tracking(aws, "conn-a")
-    assert emit_step(aws, tracking_id, 1) == "sent"
     store = TrackingStore()
-    event = execution_input(aws, tracking_id)["events"][1]
+    event = execution_input(aws, tracking_id)["events"][0]
     frame = {**event, "trackingId": tracking_id, "eventId": f"{tracking_id}#2", "at": "2026-01-01T00:00:00.000Z"}
     store.append_event(tracking_id, tracking_id, frame)  # attempt 1: stored, never posted
     routes.management_api.drop("conn-a")
@@ -195,8 +194,31 @@ def test_an_emit_costs_three_dynamodb_writes(routes, aws):
 
     events.register("before-call.dynamodb", record)
     try:
-        assert emit_step(aws, tracking_id, 1) == "sent"
+        assert emit_step(aws, tracking_id, 2) == "sent"
     finally:
         events.unregister("before-call.dynamodb", record)
     writes = [c for c in calls if c in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")]
     assert writes == ["UpdateItem", "UpdateItem", "UpdateItem"], calls
+
+
+def test_the_first_event_is_posted_by_the_fifth_aws_call_after_track_order(routes, aws):
+    """Get the order, store the tracking with its first event, switch the connection, take the send
+    lease, post: the first event does not wait for Step Functions or a Lambda invoke."""
+    routes.connect("conn-a")
+    routes.track("conn-a", "ZX-1002")  # a tracking to switch away from
+    calls: list[str] = []
+
+    def record(model, **_):
+        calls.append(model.name)
+
+    clients = [aws_clients.dynamodb().meta.client, aws_clients.stepfunctions(), aws_clients.management_api()]
+    for client in clients:
+        client.meta.events.register("before-call", record)
+    try:
+        assert routes.track("conn-a", "ZX-1001") == {"statusCode": 200}
+    finally:
+        for client in clients:
+            client.meta.events.unregister("before-call", record)
+    assert calls[: calls.index("PostToConnection") + 1] == ["GetItem", "PutItem", "UpdateItem", "UpdateItem", "PostToConnection"]
+    assert calls.index("PostToConnection") + 1 <= 6  # the issue's bound: at most 6 sequential calls
+    assert calls[-1] == "StartExecution"  # the execution paces the rest, from seq 2

@@ -31,8 +31,8 @@ def current_tracking(aws, connection_id: str) -> str:
 
 
 def emit_step(aws, tracking_id: str, seq: int) -> str:
-    """Run the state machine's Emit task for event `seq` of a tracking, as the execution would."""
-    event = execution_input(aws, tracking_id)["events"][seq - 1]
+    """Run the state machine's Emit task for event `seq` (2 or more) of a tracking, as the execution would."""
+    (event,) = [e for e in execution_input(aws, tracking_id)["events"] if e["seq"] == seq]
     payload = {"trackingId": tracking_id, "executionName": tracking_id, "event": event}
     return emit.handler(payload, LambdaContextStub())["outcome"]
 
@@ -44,24 +44,26 @@ def test_connect_stores_the_connection_with_the_demo_customer(routes, aws):
     assert item["expiresAt"] > 0
 
 
-def test_track_order_starts_one_named_execution_with_the_order_events(routes, aws):
-    routes.connect("conn-a")
+def test_track_order_sends_the_first_event_and_starts_one_named_execution_with_the_rest(routes, aws):
+    client = routes.connect("conn-a")
     assert routes.track("conn-a", "ZX-1001") == {"statusCode": 200}
     tracking_id = current_tracking(aws, "conn-a")
+    assert [(f["seq"], f["type"]) for f in client.frames] == [(1, SEED_TYPES["ZX-1001"][0])]  # already there
     execution = execution_input(aws, tracking_id)
-    assert [e["type"] for e in execution["events"]] == SEED_TYPES["ZX-1001"]
-    assert [e["seq"] for e in execution["events"]] == [1, 2, 3, 4]
+    assert [e["type"] for e in execution["events"]] == SEED_TYPES["ZX-1001"][1:]
+    assert [e["seq"] for e in execution["events"]] == [2, 3, 4]
     assert {e["orderId"] for e in execution["events"]} == {"ZX-1001"}
     assert (execution["minDelay"], execution["maxDelay"]) == (3, 10)
     tracking = table(aws, "TRACKINGS_TABLE").get_item(Key={"trackingId": tracking_id})["Item"]
-    assert tracking["state"] == "live" and tracking["connectionId"] == "conn-a" and tracking["nextSeq"] == 1
+    assert tracking["state"] == "live" and tracking["connectionId"] == "conn-a" and tracking["nextSeq"] == 2
+    assert [e["eventId"] for e in tracking["events"]] == [f"{tracking_id}#1"]
 
 
 def test_emitted_events_reach_the_client_with_every_protocol_field(routes, aws):
     client = routes.connect("conn-a")
     routes.track("conn-a", "ZX-1003")
     tracking_id = current_tracking(aws, "conn-a")
-    assert [emit_step(aws, tracking_id, seq) for seq in (1, 2)] == ["sent", "sent"]
+    assert emit_step(aws, tracking_id, 2) == "sent"
     frames = client.wait_for(2)
     assert [f["type"] for f in frames] == SEED_TYPES["ZX-1003"]
     first, last = frames
@@ -79,7 +81,7 @@ def test_unknown_order_answers_order_not_found_and_ends_the_previous_tracking(ro
     client = routes.connect("conn-a")
     routes.track("conn-a", "ZX-1001")
     old = current_tracking(aws, "conn-a")
-    assert emit_step(aws, old, 1) == "sent"
+    assert client.wait_for(1)[0]["seq"] == 1
     frame = reply_frame(routes.track("conn-a", "ZX-9999"))
     assert frame["type"] == "error" and frame["code"] == "order_not_found"
     assert frame["status"] == "error" and frame["orderId"] == "ZX-9999" and frame["label"] == "Order not found"
@@ -91,13 +93,11 @@ def test_switching_orders_mid_cycle_fences_the_old_execution(routes, aws):
     client = routes.connect("conn-a")
     routes.track("conn-a", "ZX-1001")
     old = current_tracking(aws, "conn-a")
-    assert emit_step(aws, old, 1) == "sent"
     routes.track("conn-a", "ZX-1002")
     new = current_tracking(aws, "conn-a")
     assert new != old
     # The old execution wakes from its wait: it stores and sends nothing more.
     assert emit_step(aws, old, 2) == "superseded"
-    assert emit_step(aws, new, 1) == "sent"
     frames = client.wait_for(2)
     assert [(f["trackingId"], f["seq"]) for f in frames] == [(old, 1), (new, 1)]
     assert frames[1]["orderId"] == "ZX-1002"
@@ -109,13 +109,13 @@ def test_an_emit_retried_twice_stores_and_delivers_one_event(routes, aws):
     client = routes.connect("conn-a")
     routes.track("conn-a", "ZX-1001")
     tracking_id = current_tracking(aws, "conn-a")
-    assert [emit_step(aws, tracking_id, 1) for _ in range(3)] == ["sent", "duplicate", "duplicate"]
-    assert len(client.wait_for(1)) == 1
+    assert [emit_step(aws, tracking_id, 2) for _ in range(3)] == ["sent", "duplicate", "duplicate"]
+    assert [f["seq"] for f in client.wait_for(2)] == [1, 2]
     stored = table(aws, "TRACKINGS_TABLE").get_item(Key={"trackingId": tracking_id})["Item"]
-    assert len(stored["events"]) == 1 and stored["nextSeq"] == 2
+    assert len(stored["events"]) == 2 and stored["nextSeq"] == 3
     # What the connection has is recorded on it, with the lease's release: no write of its own.
     connection = table(aws, "CONNECTIONS_TABLE").get_item(Key={"connectionId": "conn-a"})["Item"]
-    assert connection["sentTracking"] == tracking_id and connection["sentSeq"] == 1
+    assert connection["sentTracking"] == tracking_id and connection["sentSeq"] == 2
     assert "leaseOwner" not in connection
 
 
@@ -123,17 +123,17 @@ def test_a_retry_after_a_failed_post_sends_the_stored_event_unchanged(routes, aw
     client = routes.connect("conn-a")
     routes.track("conn-a", "ZX-1001")
     tracking_id = current_tracking(aws, "conn-a")
-    # A first attempt stored event 1 and then crashed before posting it.
+    # A first attempt stored event 2 and then crashed before posting it.
     event = execution_input(aws, tracking_id)["events"][0]
-    stored_frame = {**event, "trackingId": tracking_id, "eventId": f"{tracking_id}#1", "at": "2026-01-01T00:00:00.000Z"}
+    stored_frame = {**event, "trackingId": tracking_id, "eventId": f"{tracking_id}#2", "at": "2026-01-01T00:00:00.000Z"}
     table(aws, "TRACKINGS_TABLE").update_item(
         Key={"trackingId": tracking_id},
         UpdateExpression="SET events = list_append(events, :e), nextSeq = :n",
-        ExpressionAttributeValues={":e": [stored_frame], ":n": 2},
+        ExpressionAttributeValues={":e": [stored_frame], ":n": 3},
     )
-    assert emit_step(aws, tracking_id, 1) == "sent"
-    assert emit_step(aws, tracking_id, 1) == "duplicate"
-    assert client.wait_for(1) == [stored_frame]
+    assert emit_step(aws, tracking_id, 2) == "sent"
+    assert emit_step(aws, tracking_id, 2) == "duplicate"
+    assert client.wait_for(2)[1:] == [stored_frame]
 
 
 def test_a_gone_connection_detaches_the_tracking_and_keeps_the_event(routes, aws, management_api):
@@ -141,12 +141,12 @@ def test_a_gone_connection_detaches_the_tracking_and_keeps_the_event(routes, aws
     routes.track("conn-a", "ZX-1001")
     tracking_id = current_tracking(aws, "conn-a")
     management_api.drop("conn-a")  # the post will get 410 Gone
-    assert emit_step(aws, tracking_id, 1) == "detached"
+    assert emit_step(aws, tracking_id, 2) == "detached"
     stored = table(aws, "TRACKINGS_TABLE").get_item(Key={"trackingId": tracking_id})["Item"]
     assert "connectionId" not in stored and stored["state"] == "live"
-    assert [e["seq"] for e in stored["events"]] == [1]
+    assert [e["seq"] for e in stored["events"]] == [1, 2]
     # The execution runs to its end; later events are stored for resume.
-    assert emit_step(aws, tracking_id, 2) == "stored"
+    assert emit_step(aws, tracking_id, 3) == "stored"
 
 
 def test_disconnect_removes_the_connection_and_keeps_the_tracking_running(routes, aws):
@@ -157,14 +157,13 @@ def test_disconnect_removes_the_connection_and_keeps_the_tracking_running(routes
     assert "Item" not in table(aws, "CONNECTIONS_TABLE").get_item(Key={"connectionId": "conn-a"})
     stored = table(aws, "TRACKINGS_TABLE").get_item(Key={"trackingId": tracking_id})["Item"]
     assert stored["state"] == "live" and "connectionId" not in stored
-    assert emit_step(aws, tracking_id, 1) == "stored"
+    assert emit_step(aws, tracking_id, 2) == "stored"
 
 
 def test_resume_replays_missed_events_in_order_with_their_original_ids(routes, aws):
     first = routes.connect("conn-a")
     routes.track("conn-a", "ZX-1001")
     tracking_id = current_tracking(aws, "conn-a")
-    assert emit_step(aws, tracking_id, 1) == "sent"
     original = first.wait_for(1)[0]
     routes.call("$disconnect", "conn-a")
     assert [emit_step(aws, tracking_id, seq) for seq in (2, 3)] == ["stored", "stored"]
@@ -183,7 +182,7 @@ def test_resume_of_an_unknown_tracking_starts_a_new_one(routes, aws):
     routes.track("conn-a", "ZX-1002", resume={"trackingId": "no-such-tracking", "afterSeq": 2})
     tracking_id = current_tracking(aws, "conn-a")
     assert tracking_id != "no-such-tracking"
-    assert [e["type"] for e in execution_input(aws, tracking_id)["events"]] == SEED_TYPES["ZX-1002"]
+    assert [e["type"] for e in execution_input(aws, tracking_id)["events"]] == SEED_TYPES["ZX-1002"][1:]
 
 
 def test_ping_answers_pong(routes):
@@ -215,7 +214,7 @@ def test_track_order_frames_with_bad_fields_get_bad_request_and_change_nothing(r
         assert (frame["type"], frame["code"], frame["status"]) == ("error", "bad_request", "error"), body
     # A refused frame does not end the running tracking.
     assert current_tracking(aws, "conn-a") == tracking_id
-    assert emit_step(aws, tracking_id, 1) == "sent"
+    assert emit_step(aws, tracking_id, 2) == "sent"
 
 
 def test_a_connect_that_cannot_store_the_connection_refuses_the_handshake(routes, monkeypatch):
