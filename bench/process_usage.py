@@ -63,3 +63,9 @@ def cpu_by_process(pid: int) -> dict[int, float]:
             continue
         seconds[member] = (int(fields[11]) + int(fields[12])) / TICKS_PER_SECOND
     return seconds
+
+
+def rss_mb(pid: int) -> float:
+    """The resident set of `pid` now (VmRSS), in MB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))) / 1024

@@ -2,12 +2,16 @@
 and a measuring window after a warm-up.
 
     python -m bench.steady [--clients 100] [--warmup 20] [--window 60] [--min-delay 1] [--max-delay 2]
+    python -m bench.steady --soak --clients 50 --window 570     (memory under steady load)
 
 Reports delivered events per second in the window, CPU per delivered event for local mode's main
 process and for its Lambda workers (from /proc, the whole process tree), and the lateness of later
 events against the server's own schedule (Wait-state entry plus the drawn delay, from the
 executions' histories). With --profile, py-spy samples the main process (holding the GIL) during the
 window, and the result says where its CPU goes, in ms per delivered event (bench/cpu_profile.py).
+With --soak, finished executions are pruned as in `make dev` (not kept for the lateness reading),
+and the main process's resident memory is sampled every 10 s: the result has the series and its
+growth per completed tracking cycle after the warm-up.
 Results: bench/results/steady.json.
 """
 
@@ -28,7 +32,7 @@ import websockets
 from bench.cpu_profile import start_sampling, summarise
 from bench.latency import RESULTS, _raise_open_file_limit, percentiles_ms
 from bench.load import SEED_LENGTHS
-from bench.process_usage import cpu_by_process
+from bench.process_usage import cpu_by_process, rss_mb
 from bench.targets import LocalModeTarget
 from local.tokens import DEMO_CUSTOMER_ID, local_signing_secret, mint, with_token
 
@@ -70,8 +74,12 @@ async def _run(url: str, clients: int, warmup: float, window: float, *, main_pid
     await asyncio.sleep(warmup)
     window_start, cpu_before = time.time(), cpu_by_process(main_pid)
     sampler = start_sampling(main_pid, window, profile) if profile else None
-    await asyncio.sleep(window)
+    memory: list[tuple[float, int, float]] = []  # (seconds into the window, cycles so far, main RSS MB)
+    while (elapsed := time.time() - window_start) < window:
+        memory.append((round(elapsed, 1), tally.cycles, round(rss_mb(main_pid), 1)))
+        await asyncio.sleep(min(10.0, window - elapsed))
     window_end, cpu_after = time.time(), cpu_by_process(main_pid)
+    memory.append((round(window_end - window_start, 1), tally.cycles, round(rss_mb(main_pid), 1)))
     if sampler:
         await asyncio.to_thread(sampler.wait, 60)
     await asyncio.wait(tasks, timeout=90)
@@ -86,6 +94,7 @@ async def _run(url: str, clients: int, warmup: float, window: float, *, main_pid
         "main_cpu_s": main,
         "workers_cpu_s": workers,
         "window_s": window_end - window_start,
+        "memory": memory,
     }
 
 
@@ -99,10 +108,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--workers", type=int, default=4, help="Lambda worker processes per function")
     parser.add_argument("--label", default="", help="a name for this run in the results file (e.g. before/after)")
     parser.add_argument("--profile", action="store_true", help="sample the main process with py-spy during the window")
+    parser.add_argument("--soak", action="store_true", help="prune executions as make dev does; report memory growth")
     args = parser.parse_args(argv)
     _raise_open_file_limit()
     token = mint(DEMO_CUSTOMER_ID, local_signing_secret(), 3 * 3600)
-    target = LocalModeTarget(args.min_delay, args.max_delay, workers=args.workers).start()
+    target = LocalModeTarget(args.min_delay, args.max_delay, workers=args.workers, keep_executions=60 if args.soak else 3600)
+    target.start()
     profile = RESULTS / f"steady-profile-{args.label or 'run'}.txt" if args.profile else None
     RESULTS.mkdir(parents=True, exist_ok=True)
     try:
@@ -117,7 +128,8 @@ def main(argv: list[str] | None = None) -> dict:
             )
         )
         in_window = measured["in_window"]
-        schedule = target.schedule(sorted({tracking for _, tracking, _ in in_window}))
+        # A soak prunes finished executions: their schedules are gone, so no lateness is reported.
+        schedule = {} if args.soak else target.schedule(sorted({tracking for _, tracking, _ in in_window}))
     finally:
         target.stop()
     events = len(in_window)
@@ -138,6 +150,8 @@ def main(argv: list[str] | None = None) -> dict:
         },
         "lateness_ms": percentiles_ms(lateness),
         "main_cpu_ms_per_event_by_part": summarise(profile, events) if profile else None,
+        "main_rss_mb": measured["memory"],
+        "main_rss_kb_per_cycle": _growth_per_cycle(measured["memory"]),
         "cycles_completed": measured["tally"].cycles,
         "client_failures": measured["tally"].failures,
     }
@@ -146,6 +160,16 @@ def main(argv: list[str] | None = None) -> dict:
     path.write_text(json.dumps([*runs, result], indent=2) + "\n")
     print(json.dumps(result, indent=2))
     return result
+
+
+def _growth_per_cycle(memory: list[tuple[float, int, float]]) -> float | None:
+    """Least-squares slope of RSS over completed cycles, in KB per cycle."""
+    if len(memory) < 3 or memory[-1][1] == memory[0][1]:
+        return None
+    xs, ys = [m[1] for m in memory], [m[2] * 1024 for m in memory]
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    spread = sum((x - mean_x) ** 2 for x in xs)
+    return round(sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread, 1) if spread else None
 
 
 if __name__ == "__main__":

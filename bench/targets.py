@@ -30,12 +30,12 @@ Schedule = dict[tuple[str, int], float]
 class LocalModeTarget:
     name = "local mode"
 
-    def __init__(self, min_delay: int, max_delay: int, workers: int = 4) -> None:
+    def __init__(self, min_delay: int, max_delay: int, workers: int = 4, keep_executions: float = 3600) -> None:
         self.process = LocalModeProcess(
             "--min-delay", str(min_delay), "--max-delay", str(max_delay),
             "--workers", str(workers),
             "--max-connections-per-customer", "1000000",
-            "--keep-executions", "3600",
+            "--keep-executions", str(keep_executions),
             "--idle-timeout", "3600",
             "--quiet",
         )  # fmt: skip
@@ -58,7 +58,11 @@ class LocalModeTarget:
         for tracking_id in tracking_ids:
             if tracking_id not in arns:
                 continue
-            for event in history(sfn, arns[tracking_id]):
+            try:
+                events = history(sfn, arns[tracking_id])
+            except sfn.exceptions.ExecutionDoesNotExist:
+                continue  # pruned since it was listed
+            for event in events:
                 details = event.get("stateEnteredEventDetails") or {}
                 if event["type"] == "WaitStateEntered":
                     state = json.loads(details["input"])

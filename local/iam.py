@@ -31,6 +31,7 @@ from local.template import ACCOUNT_ID, REGION, Resolver, SynthesizedStack
 ADMIN_ACCESS_KEY = "local"
 ADMIN_SECRET_KEY = "local"
 ROLE_KEY_PREFIX = "LOCALROLE"
+MAX_CACHED_DECISIONS = 10_000
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,8 @@ class LocalIam:
         if decision is None:
             statements = [s for s in principal.statements if s.applies(action, resource)]
             decision = any(s.allow for s in statements) and not any(not s.allow for s in statements)
+            if len(self._decisions) >= MAX_CACHED_DECISIONS:  # resources carry connection ids: keep it bounded
+                self._decisions.clear()
             self._decisions[key] = decision
         return decision
 
