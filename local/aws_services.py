@@ -120,16 +120,11 @@ def _dynamodb_fault(start_response: Callable) -> list[bytes]:
 
 
 def _respond(start_response: Callable, status: str, payload: Any, headers: dict[str, str]) -> list[bytes]:
-    body = json.dumps(payload).encode()
-    start_response(
-        status,
-        [
-            ("Content-Type", "application/json"),
-            ("Content-Length", str(len(body))),
-            ("x-amzn-RequestId", str(uuid.uuid4())),
-            *headers.items(),
-        ],
-    )
+    return _respond_bytes(start_response, status, json.dumps(payload).encode(), {"Content-Type": "application/json", **headers})
+
+
+def _respond_bytes(start_response: Callable, status: str, body: bytes, headers: dict[str, str]) -> list[bytes]:
+    start_response(status, [("Content-Length", str(len(body))), ("x-amzn-RequestId", str(uuid.uuid4())), *headers.items()])
     return [body]
 
 
@@ -157,22 +152,15 @@ class IamEnforcement:
         if requested is None:
             return self.app(environ, start_response)
         try:
-            key = sigv4.verify(SignedRequest(method, target, headers, body), self.iam.secrets())
-            self.iam.check(key, requested.action, requested.resources)
+            self.iam.authorize(SignedRequest(method, target, headers, body), requested.action, requested.resources)
         except sigv4.SignatureRefused as refused:
-            return _refuse(start_response, refusal(requested, refused.code, refused.message))
+            answer = refusal(requested, refused.code, refused.message)
         except AccessDenied as denied:
-            return _refuse(start_response, refusal(requested, "AccessDeniedException", denied.message))
-        return self.app(environ, start_response)
-
-
-def _refuse(start_response: Callable, answer: tuple[int, bytes, dict[str, str]]) -> list[bytes]:
-    status, body, headers = answer
-    start_response(
-        f"{status} {HTTPStatus(status).phrase}",
-        [("Content-Length", str(len(body))), ("x-amzn-RequestId", str(uuid.uuid4())), *headers.items()],
-    )
-    return [body]
+            answer = refusal(requested, "AccessDeniedException", denied.message)
+        else:
+            return self.app(environ, start_response)
+        status, body, headers = answer
+        return _respond_bytes(start_response, f"{status} {HTTPStatus(status).phrase}", body, headers)
 
 
 class LocalAws:

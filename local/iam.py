@@ -26,11 +26,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from local.template import ACCOUNT_ID, REGION, Resolver, SynthesizedStack
+from local import sigv4
+from local.template import ACCOUNT_ID, Resolver, SynthesizedStack, local_arn
 
 ADMIN_ACCESS_KEY = "local"
 ADMIN_SECRET_KEY = "local"
 ROLE_KEY_PREFIX = "LOCALROLE"
+SECRET = "AWS::SecretsManager::Secret"
 MAX_CACHED_DECISIONS = 10_000
 
 
@@ -101,13 +103,9 @@ class _PolicyResolver(Resolver):
     """ARNs as AWS writes them in policies, where the local Ref of a resource is a name or URL."""
 
     def ref(self, logical_id: str) -> str:
-        if logical_id in self.resources and self.resources[logical_id]["Type"] == "AWS::SecretsManager::Secret":
-            return secret_arn(logical_id)
+        if logical_id in self.resources and self.resources[logical_id]["Type"] == SECRET:
+            return local_arn(SECRET, logical_id)
         return super().ref(logical_id)
-
-
-def secret_arn(name_or_arn: str) -> str:
-    return name_or_arn if name_or_arn.startswith("arn:") else f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:{name_or_arn}"
 
 
 class LocalIam:
@@ -163,8 +161,10 @@ class LocalIam:
         role, session = found[0].split("/", 1)
         return Principal(role, session, self.roles[role])
 
-    def is_known(self, access_key: str) -> bool:
-        return access_key == ADMIN_ACCESS_KEY or access_key in self._by_key
+    def authorize(self, request: sigv4.SignedRequest, action: str, resources: list[str]) -> None:
+        """As AWS does before serving a call: sigv4.SignatureRefused unless `request` is signed by a key
+        local mode knows, AccessDenied unless that key's role may do `action` on `resources`."""
+        self.check(sigv4.verify(request, self.secrets()), action, resources)
 
     def check(self, access_key: str, action: str, resources: list[str]) -> None:
         """AccessDenied unless the key's role may do `action` on every one of `resources`."""

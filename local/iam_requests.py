@@ -12,8 +12,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.sax.saxutils import escape
 
-from local.iam import secret_arn
-from local.template import ACCOUNT_ID, REGION
+from local.template import local_arn
 
 # X-Amz-Target prefix of a JSON-protocol service -> its IAM service prefix.
 JSON_TARGETS = {
@@ -49,10 +48,10 @@ def classify(method: str, target: str, headers: dict[str, str], body: bytes) -> 
         except ValueError:
             payload = {}
         payload = payload if isinstance(payload, dict) else {}
-        return Requested(service, f"{service}:{operation}", _resources(service, operation, payload))
+        return Requested(service, f"{service}:{operation}", _resources(service, payload))
     if method == "POST" and path.startswith(LAMBDA_INVOKE) and path.endswith("/invocations"):
         name = unquote(path.removeprefix(LAMBDA_INVOKE).removesuffix("/invocations"))
-        return Requested("lambda", "lambda:InvokeFunction", [function_arn(name)])
+        return Requested("lambda", "lambda:InvokeFunction", [local_arn("AWS::Lambda::Function", name)])
     return _unmodelled(path, headers, body)
 
 
@@ -70,16 +69,12 @@ def _unmodelled(path: str, headers: dict[str, str], body: bytes) -> Requested | 
     return Requested(service, f"{service}:{path.strip('/').split('/', 1)[0] or 'Unknown'}", ["*"])
 
 
-def function_arn(name_or_arn: str) -> str:
-    return name_or_arn if name_or_arn.startswith("arn:") else f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name_or_arn}"
-
-
 def _table_arn(name: str, index: str | None = None) -> str:
-    arn = name if name.startswith("arn:") else f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}"
+    arn = local_arn("AWS::DynamoDB::Table", name)
     return f"{arn}/index/{index}" if index else arn
 
 
-def _resources(service: str, operation: str, payload: dict[str, Any]) -> list[str]:
+def _resources(service: str, payload: dict[str, Any]) -> list[str]:
     if service == "dynamodb":
         if "TableName" in payload:
             return [_table_arn(str(payload["TableName"]), payload.get("IndexName"))]
@@ -98,9 +93,9 @@ def _resources(service: str, operation: str, payload: dict[str, Any]) -> list[st
             if key in payload:
                 return [str(payload[key])]
     if service == "secretsmanager" and "SecretId" in payload:
-        return [secret_arn(str(payload["SecretId"]))]
+        return [local_arn("AWS::SecretsManager::Secret", str(payload["SecretId"]))]
     if service == "sqs" and "QueueUrl" in payload:
-        return [f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{str(payload['QueueUrl']).rstrip('/').rsplit('/', 1)[-1]}"]
+        return [local_arn("AWS::SQS::Queue", str(payload["QueueUrl"]).rstrip("/").rsplit("/", 1)[-1])]
     return ["*"]
 
 

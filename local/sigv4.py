@@ -43,11 +43,6 @@ class SignatureRefused(Exception):
         self.message = message
 
 
-def access_key_of(headers: dict[str, str]) -> str | None:
-    match = AUTHORIZATION.match(headers.get("authorization", "").strip())
-    return match.group("key") if match else None
-
-
 def verify(request: SignedRequest, secret_of: dict[str, str] | None = None, *, secret: str | None = None) -> str:
     """The access key that signed `request`, or SignatureRefused. `secret_of` maps access keys to secrets."""
     authorization = request.headers.get("authorization")

@@ -38,6 +38,25 @@ EMULATED_TYPES = {
 }
 
 
+# The ARN of a resource of each kind named `name` here is the prefix followed by the name.
+ARN_PREFIXES = {
+    "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/",
+    "AWS::Lambda::Function": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:",
+    "AWS::IAM::Role": f"arn:aws:iam::{ACCOUNT_ID}:role/",
+    "AWS::Logs::LogGroup": f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:",
+    "AWS::SQS::Queue": f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:",
+    "AWS::SecretsManager::Secret": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:",
+    "AWS::StepFunctions::StateMachine": f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:",
+}
+# Kinds whose ARN a template reads with Fn::GetAtt (the others' Ref is their ARN on AWS).
+GET_ATT_ARN_KINDS = {"AWS::DynamoDB::Table", "AWS::Lambda::Function", "AWS::IAM::Role", "AWS::Logs::LogGroup", "AWS::SQS::Queue"}
+
+
+def local_arn(kind: str, name_or_arn: str) -> str:
+    """The ARN of the local resource of `kind` named `name_or_arn` (an ARN is returned as it is)."""
+    return name_or_arn if name_or_arn.startswith("arn:") else ARN_PREFIXES[kind] + name_or_arn
+
+
 @dataclass
 class TableSpec:
     name: str
@@ -120,7 +139,7 @@ class Resolver:
             return self.pseudo[logical_id]
         kind = self.resources[logical_id]["Type"]
         if kind == "AWS::StepFunctions::StateMachine":
-            return f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{logical_id}"
+            return local_arn(kind, logical_id)
         if kind == "AWS::ApiGatewayV2::Api":
             return API_ID
         if kind == "AWS::SecretsManager::Secret":
@@ -133,16 +152,8 @@ class Resolver:
 
     def get_att(self, logical_id: str, attribute: str) -> str:
         kind = self.resources[logical_id]["Type"]
-        if attribute == "Arn":
-            service = {
-                "AWS::DynamoDB::Table": f"dynamodb:{REGION}:{ACCOUNT_ID}:table/",
-                "AWS::Lambda::Function": f"lambda:{REGION}:{ACCOUNT_ID}:function:",
-                "AWS::IAM::Role": f"iam::{ACCOUNT_ID}:role/",
-                "AWS::Logs::LogGroup": f"logs:{REGION}:{ACCOUNT_ID}:log-group:",
-                "AWS::SQS::Queue": f"sqs:{REGION}:{ACCOUNT_ID}:",
-            }.get(kind)
-            if service:
-                return f"arn:aws:{service}{logical_id}"
+        if attribute == "Arn" and kind in GET_ATT_ARN_KINDS:
+            return local_arn(kind, logical_id)
         raise KeyError(f"Fn::GetAtt {logical_id}.{attribute} ({kind}) has no local value")
 
     def resolve(self, value: Any) -> Any:

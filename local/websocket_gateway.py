@@ -261,12 +261,11 @@ class WebSocketGateway:
         prefix = f"/{self.api.stage_name}/@connections/"
         if not path.startswith(prefix) or "/" in path.removeprefix(prefix):
             return 403, {"message": "Forbidden"}, {"x-amzn-ErrorType": "ForbiddenException"}
+        connection_id = unquote(path.removeprefix(prefix))
+        stage = self.api.stage_name
+        resource = f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{API_ID}/{stage}/{method}/@connections/{connection_id}"
         try:
-            key = sigv4.verify(SignedRequest(method, target, headers, body), self.iam.secrets())
-            connection_id = unquote(path.removeprefix(prefix))
-            stage = self.api.stage_name
-            resource = f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{API_ID}/{stage}/{method}/@connections/{connection_id}"
-            self.iam.check(key, "execute-api:ManageConnections", [resource])
+            self.iam.authorize(SignedRequest(method, target, headers, body), "execute-api:ManageConnections", [resource])
         except sigv4.SignatureRefused as refused:
             return 403, {"message": refused.message}, {"x-amzn-ErrorType": refused.code}
         except AccessDenied as denied:
