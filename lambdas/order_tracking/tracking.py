@@ -79,28 +79,25 @@ def _track(store: TrackingStore, request: TrackOrder, connection_id: str, custom
         store.end_tracking(tracking_id, connection_id)  # never started: nothing will emit
         raise
     try:
-        outcome = _send(store, tracking, first)
-    except Exception:
-        store.end_tracking(tracking_id, connection_id)  # a tracking no execution will continue
-        raise
-    finally:
-        _end_previous(store, connection_id, previous, tracking_id)
-    if len(events) > 1:
-        settings = aws_clients.settings()
-        execution_input = {
-            "trackingId": tracking_id,
-            "orderId": order.order_id,
-            "events": events[1:],
-            "minDelay": settings.min_delay_seconds,
-            "maxDelay": settings.max_delay_seconds,
-        }
         try:
+            outcome = _send(store, tracking, first)
+        finally:
+            _end_previous(store, connection_id, previous, tracking_id)
+        if len(events) > 1:
+            settings = aws_clients.settings()
+            execution_input = {
+                "trackingId": tracking_id,
+                "orderId": order.order_id,
+                "events": events[1:],
+                "minDelay": settings.min_delay_seconds,
+                "maxDelay": settings.max_delay_seconds,
+            }
             aws_clients.stepfunctions().start_execution(
                 stateMachineArn=settings.state_machine_arn, name=tracking_id, input=json.dumps(execution_input)
             )
-        except Exception:
-            store.end_tracking(tracking_id, connection_id)
-            raise
+    except Exception:
+        store.end_tracking(tracking_id, connection_id)  # a tracking no execution will continue
+        raise
     count(Metric.TRACKINGS_STARTED)
     logger.info("tracking started", extra={"events": len(order.events), "first_event": outcome})
 
