@@ -38,7 +38,7 @@ class ClientRecord:
         return self.expected - len(self.arrivals)
 
 
-async def _client(url: str, record: ClientRecord, handshakes: asyncio.Semaphore, deadline: float) -> None:
+async def run_client(url: str, record: ClientRecord, handshakes: asyncio.Semaphore, deadline: float) -> None:
     try:
         async with handshakes:
             connection = await websockets.connect(url, open_timeout=max(1.0, deadline - time.monotonic()), max_queue=None)
@@ -76,5 +76,5 @@ async def generate(url: str, clients: int, *, deadline_seconds: float, handshake
     records = [ClientRecord(order_id=next(orders)) for _ in range(clients)]
     deadline = time.monotonic() + deadline_seconds
     gate = asyncio.Semaphore(handshakes)
-    await asyncio.gather(*(_client(url, record, gate, deadline) for record in records))
+    await asyncio.gather(*(run_client(url, record, gate, deadline) for record in records))
     return records

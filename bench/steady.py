@@ -27,41 +27,42 @@ from datetime import UTC, datetime
 from itertools import cycle
 from pathlib import Path
 
-import websockets
-
 from bench.cpu_profile import start_sampling, summarise
 from bench.latency import RESULTS, _raise_open_file_limit, percentiles_ms
-from bench.load import SEED_LENGTHS
+from bench.load import SEED_LENGTHS, ClientRecord, run_client
 from bench.process_usage import cpu_by_process, rss_mb
 from bench.targets import LocalModeTarget
 from local.tokens import DEMO_CUSTOMER_ID, local_signing_secret, mint, with_token
 
+CYCLE_SECONDS = 90  # the longest one tracking cycle of a client may take
+
 
 class Tally:
-    """Arrivals of every event, with the tracking it belongs to."""
+    """Every tracking cycle the clients have run so far, as bench/load.py's client records them."""
 
     def __init__(self) -> None:
-        self.arrivals: list[tuple[float, str, int]] = []  # (epoch seconds, tracking id, seq)
-        self.cycles = 0
-        self.failures = 0
+        self.records: list[ClientRecord] = []
+
+    @property
+    def cycles(self) -> int:
+        return sum(1 for r in self.records if r.failure is None and r.lost == 0)
+
+    @property
+    def failures(self) -> int:
+        return sum(1 for r in self.records if r.failure is not None)
+
+    def arrivals(self) -> list[tuple[float, str, int]]:
+        """(epoch seconds, tracking id, seq) of every event received."""
+        return [(at, r.tracking_id, seq) for r in self.records for seq, at in r.arrivals.items()]
 
 
-async def _loop(url: str, orders, tally: Tally, stop_at: float) -> None:
+async def _loop(url: str, orders, tally: Tally, stop_at: float, handshakes: asyncio.Semaphore) -> None:
+    """One client: track the next seed order to its end on a new connection, again and again."""
     while time.monotonic() < stop_at:
-        order_id = next(orders)
-        try:
-            async with websockets.connect(url, open_timeout=30, max_queue=None) as connection:
-                await connection.send(json.dumps({"type": "track_order", "orderId": order_id}))
-                seen = 0
-                while seen < SEED_LENGTHS[order_id]:
-                    frame = json.loads(await asyncio.wait_for(connection.recv(), 60))
-                    if "seq" not in frame:
-                        raise RuntimeError(frame)
-                    tally.arrivals.append((time.time(), frame["trackingId"], frame["seq"]))
-                    seen += 1
-            tally.cycles += 1
-        except (OSError, TimeoutError, RuntimeError, websockets.WebSocketException):
-            tally.failures += 1
+        record = ClientRecord(order_id=next(orders))
+        tally.records.append(record)
+        await run_client(url, record, handshakes, time.monotonic() + CYCLE_SECONDS)
+        if record.failure is not None:
             await asyncio.sleep(0.5)
 
 
@@ -70,7 +71,8 @@ async def _run(url: str, clients: int, warmup: float, window: float, *, main_pid
     started = time.monotonic()
     stop_at = started + warmup + window
     orders = cycle(SEED_LENGTHS)
-    tasks = [asyncio.create_task(_loop(url, orders, tally, stop_at)) for _ in range(clients)]
+    handshakes = asyncio.Semaphore(clients)  # no cap beyond the clients themselves
+    tasks = [asyncio.create_task(_loop(url, orders, tally, stop_at, handshakes)) for _ in range(clients)]
     await asyncio.sleep(warmup)
     window_start, cpu_before = time.time(), cpu_by_process(main_pid)
     sampler = start_sampling(main_pid, window, profile) if profile else None
@@ -85,7 +87,7 @@ async def _run(url: str, clients: int, warmup: float, window: float, *, main_pid
     await asyncio.wait(tasks, timeout=90)
     for task in tasks:
         task.cancel()
-    in_window = [a for a in tally.arrivals if window_start <= a[0] < window_end]
+    in_window = [a for a in tally.arrivals() if window_start <= a[0] < window_end]
     main = cpu_after.get(main_pid, 0) - cpu_before.get(main_pid, 0)
     workers = sum(cpu_after[p] - cpu_before.get(p, 0) for p in cpu_after if p != main_pid)
     return {
