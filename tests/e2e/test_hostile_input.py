@@ -9,12 +9,10 @@ import urllib.error
 import urllib.request
 from urllib.parse import quote, urlsplit
 
-import boto3
 import pytest
 import websockets
-from boto3.dynamodb.conditions import Key
 
-from local.aws_services import FAKE_CREDENTIALS
+from local.aws_services import local_client
 from local.fault_hooks import TOKEN_HEADER
 from local.tokens import local_signing_secret, mint, with_token
 from tests.support.aio import run
@@ -42,15 +40,12 @@ def http(method: str, url: str, data: bytes | None = None, headers: dict | None 
 
 
 def stored_connections(local_mode, stack, customer: str) -> int:
-    dynamodb = boto3.resource(
-        "dynamodb",
-        endpoint_url=local_mode.aws_url,
-        region_name="us-east-1",
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    )
-    table = dynamodb.Table(next(t.name for t in stack.tables() if "Connections" in t.name))
-    return table.query(IndexName="byCustomer", KeyConditionExpression=Key("customerId").eq(customer))["Count"]
+    return local_client(local_mode.aws_url, "dynamodb").query(
+        TableName=next(t.name for t in stack.tables() if "Connections" in t.name),
+        IndexName="byCustomer",
+        KeyConditionExpression="customerId = :c",
+        ExpressionAttributeValues={":c": {"S": customer}},
+    )["Count"]
 
 
 async def opened(local_mode, *frames: bytes, customer: str = "hostile", wait: float = 3.0) -> bytes:

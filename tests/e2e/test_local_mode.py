@@ -7,12 +7,11 @@ import asyncio
 import json
 from datetime import datetime
 
-import boto3
 import pytest
 import websockets
 from botocore.exceptions import ClientError
 
-from local.aws_services import FAKE_CREDENTIALS
+from local.aws_services import local_client
 from tests.support.aio import run
 from tests.support.ws_client import TrackingClient
 
@@ -126,13 +125,7 @@ def test_garbage_and_unknown_types_get_errors_and_the_connection_stays_open(targ
 
 def _management(local_mode, method: str, connection_id: str, data: bytes | None = None) -> tuple[int, bytes]:
     """A call of the management API as a user's own tool makes it: boto3 with local mode's credentials."""
-    client = boto3.client(
-        "apigatewaymanagementapi",
-        endpoint_url=f"{local_mode.management_url}/dev",
-        region_name="us-east-1",
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    )
+    client = local_client(f"{local_mode.management_url}/dev", "apigatewaymanagementapi")
     call = {"GET": client.get_connection, "POST": client.post_to_connection, "DELETE": client.delete_connection}[method]
     try:
         response = call(ConnectionId=connection_id, **({"Data": data} if data is not None else {}))

@@ -15,7 +15,7 @@ import pytest
 import websockets
 from botocore.exceptions import ClientError
 
-from local.aws_services import FAKE_CREDENTIALS
+from local.aws_services import local_client
 from local.iam import LocalIam
 from local.websocket_gateway import WebSocketGateway
 from tests.support.aio import run
@@ -34,7 +34,7 @@ def management_client(endpoint: str, key: str, secret: str, token: str | None = 
 
 
 def admin(endpoint: str):
-    return management_client(endpoint, FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"], FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+    return local_client(endpoint, "apigatewaymanagementapi")
 
 
 def as_role(endpoint: str, iam: LocalIam, stack, handler: str):
