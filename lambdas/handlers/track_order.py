@@ -1,8 +1,8 @@
 """track_order: start (or resume) tracking an order; the events follow from the state machine."""
 
 from order_tracking import tracking
-from order_tracking.protocol import parse_track_order
 from order_tracking.routes import connection_id, customer_id, reply, requested_at, websocket_route
+from order_tracking.track_order_request import parse_track_order
 
 
 @websocket_route

@@ -1,6 +1,8 @@
-"""Wire protocol v1 (docs/protocol.md): inbound frames parsed at the edge, outbound frames built here.
+"""Wire protocol v1 (docs/protocol.md): frames decoded at the edge, error codes, outbound frames.
 
 Every frame a tracking client can receive carries `type`, `label`, `status`, `orderId` and `at`.
+The track_order request's model lives in track_order_request.py: only the handler that parses it
+pays for importing pydantic (about 55 ms of a cold start).
 """
 
 from __future__ import annotations
@@ -8,17 +10,13 @@ from __future__ import annotations
 import json
 import re
 from enum import StrEnum
-from typing import Annotated, Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from typing import Any
 
 from order_tracking.clock import iso_millis, now
 from order_tracking.settings import MAX_FRAME_BYTES
 
 ORDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
-OrderId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=ORDER_ID_PATTERN)]
 TYPE_PATTERN = r"^[A-Za-z0-9_.:-]{1,32}$"  # a `type` short and plain enough to name in an error's detail
-TrackingId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 class ErrorCode(StrEnum):
@@ -36,19 +34,6 @@ ERROR_LABELS = {
     ErrorCode.THROTTLED: "Too many requests",
     ErrorCode.INTERNAL: "Something went wrong",
 }
-
-
-class Resume(BaseModel):
-    model_config = ConfigDict(strict=True)
-    trackingId: TrackingId
-    afterSeq: int = Field(ge=0, le=1_000_000)
-
-
-class TrackOrder(BaseModel):
-    model_config = ConfigDict(strict=True)
-    type: Literal["track_order"]
-    orderId: OrderId
-    resume: Resume | None = None
 
 
 class ProtocolError(Exception):
@@ -79,22 +64,9 @@ def decode_frame(body: Any) -> dict[str, Any]:
     return message
 
 
-def _valid_order_id(value: Any) -> str | None:
+def valid_order_id(value: Any) -> str | None:
     """`value` if it is a valid order id (so safe to echo in an error frame), else None."""
     return value if isinstance(value, str) and re.fullmatch(ORDER_ID_PATTERN, value) else None
-
-
-def parse_track_order(body: Any) -> TrackOrder:
-    message = decode_frame(body)
-    try:
-        return TrackOrder.model_validate(message)
-    except ValidationError as error:
-        fields = sorted({".".join(str(p) for p in e["loc"]) or "frame" for e in error.errors()})
-        raise ProtocolError(
-            ErrorCode.BAD_REQUEST,
-            f"invalid field(s): {', '.join(fields)}",
-            _valid_order_id(message.get("orderId")),
-        ) from None
 
 
 def classify_unrouted(body: Any) -> ProtocolError:
@@ -104,7 +76,7 @@ def classify_unrouted(body: Any) -> ProtocolError:
     detail = (
         f"unknown message type {kind!r}" if isinstance(kind, str) and re.fullmatch(TYPE_PATTERN, kind) else "unknown message type"
     )
-    return ProtocolError(ErrorCode.UNKNOWN_TYPE, detail, _valid_order_id(message.get("orderId")))
+    return ProtocolError(ErrorCode.UNKNOWN_TYPE, detail, valid_order_id(message.get("orderId")))
 
 
 def error_frame(code: ErrorCode, order_id: str | None, detail: str | None = None) -> dict[str, Any]:

@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from order_tracking import aws_clients, gateway
 from order_tracking.clock import iso_millis, now
 from order_tracking.observability import Metric, count, logger
-from order_tracking.protocol import ErrorCode, ProtocolError, TrackOrder, order_event_frame
+from order_tracking.protocol import ErrorCode, ProtocolError, order_event_frame
 from order_tracking.send_lease import send_lease, wait_for_other_senders
 from order_tracking.store import LIVE, AppendRefused, OvertakenRequest, Tracking, TrackingStore
+
+if TYPE_CHECKING:  # only track_order parses requests: the other handlers never import pydantic
+    from order_tracking.track_order_request import TrackOrder
 
 
 class OutOfOrderEmit(Exception):
