@@ -40,13 +40,36 @@ function entryElement(frame, final) {
   return item;
 }
 
+// The timeline list is an aria-live region: entries already shown stay the same nodes, and a new
+// event is one inserted node, so a screen reader announces each event once (replacing the whole
+// list would read every entry again on every event).
 function render(timeline) {
   const list = $("timeline");
   const entries = timeline.entries;
-  const items = entries.map((frame, i) => entryElement(frame, i === entries.length - 1 && FINAL_STATUSES.has(frame.status)));
-  if (timeline.error) items.push(entryElement(timeline.error, false));
-  list.replaceChildren(...items);
-  $("empty").hidden = items.length > 0;
+  const wanted = entries.map((frame, i) => ({
+    key: frame.eventId,
+    frame,
+    final: i === entries.length - 1 && FINAL_STATUSES.has(frame.status),
+  }));
+  const { error } = timeline;
+  if (error) wanted.push({ key: `error ${error.code} ${error.at} ${error.detail ?? ""}`, frame: error, final: false });
+  const shown = new Map([...list.children].map((item) => [item.dataset.key, item]));
+  const keys = new Set(wanted.map((w) => w.key));
+  for (const [key, item] of shown) if (!keys.has(key)) item.remove();
+  let previous = null;
+  for (const { key, frame, final } of wanted) {
+    let item = shown.get(key);
+    if (item?.isConnected) {
+      item.classList.toggle("final", final);
+    } else {
+      item = entryElement(frame, final);
+      item.dataset.key = key;
+    }
+    const expected = previous ? previous.nextSibling : list.firstChild;
+    if (item !== expected) list.insertBefore(item, expected);
+    previous = item;
+  }
+  $("empty").hidden = wanted.length > 0;
   $("timeline-order").textContent = timeline.orderId ? `· ${timeline.orderId}` : "";
   const percent = Math.round(timeline.progress * 100);
   const progress = $("progress");

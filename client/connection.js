@@ -64,7 +64,15 @@ export class ReconnectingSocket {
     this.offline = offline;
     if (offline) {
       this.#setStatus("disconnected");
-    } else if (!this.stopped && (!this.socket || this.socket.readyState > 1)) {
+      return;
+    }
+    if (this.stopped) return;
+    const state = this.socket ? this.socket.readyState : 3;
+    if (state === 1) {
+      this.#setStatus("connected"); // the connection outlived the outage
+    } else if (state === 0) {
+      this.#setStatus("reconnecting"); // an attempt is under way: its open or close decides
+    } else {
       this.timers.clearTimeout(this.pending);
       this.attempt = 0;
       this.#setStatus("reconnecting");

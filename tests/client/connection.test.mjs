@@ -96,6 +96,16 @@ test("the connection is replaced before the 2-hour limit, without a gap", () => 
   assert.equal(opens(), 2); // the page resumes its tracking on the new connection
 });
 
+test("a connection that outlives a short offline spell is shown as connected again", () => {
+  const { socket, sockets } = setup();
+  sockets[0].open();
+  socket.setOffline(true);
+  assert.equal(socket.status, "disconnected");
+  socket.setOffline(false);
+  assert.equal(socket.status, "connected");
+  assert.equal(sockets.length, 1); // no second connection
+});
+
 test("offline stops reconnecting until the browser is back online", () => {
   const { socket, timers, sockets } = setup();
   sockets[0].open();
