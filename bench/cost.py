@@ -160,7 +160,14 @@ def price(per_tracking: dict) -> dict:
 
 
 async def _main(trackings: int) -> dict:
-    options = LocalOptions(ws_port=0, web_port=0, quiet=True, keep_executions=3600, max_connections_per_customer=10_000)
+    options = LocalOptions(
+        ws_port=0,
+        web_port=0,
+        quiet=True,
+        keep_executions=3600,
+        max_connections_per_customer=10_000,
+        dynamodb_process=False,  # the capacity meter reads moto's DynamoDB backend in this process
+    )
     mode = LocalMode(options)
     await mode.start()
     try:

@@ -23,6 +23,7 @@ import boto3
 from moto.moto_server.werkzeug_app import create_backend_app
 
 from local import moto_patches, sigv4
+from local.dynamodb_process import DynamoDbProcess
 from local.faults import PLAN
 from local.iam import ADMIN_ACCESS_KEY, ADMIN_SECRET_KEY, AccessDenied, LocalIam
 from local.iam_requests import classify, refusal
@@ -69,8 +70,6 @@ class LambdaInvokeMiddleware:
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
         match = INVOKE_PATH.match(environ.get("PATH_INFO", ""))
         runtime = self.runtime_of()
-        if is_handler_dynamodb_call(environ) and PLAN.strike("dynamodb"):
-            return _dynamodb_fault(start_response)
         if environ.get("REQUEST_METHOD") != "POST" or not match or runtime is None:
             return self.app(environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -99,6 +98,31 @@ class LambdaInvokeMiddleware:
             headers["X-Amz-Function-Error"] = "Unhandled"
             return _respond(start_response, "200 OK", invocation.error, headers)
         return _respond(start_response, "200 OK", invocation.payload, headers)
+
+
+class DynamoDbFaults:
+    """WSGI: a handler's DynamoDB call fails as the fault plan says (throttled or 500), else passes."""
+
+    def __init__(self, app: Callable) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
+        if is_handler_dynamodb_call(environ) and PLAN.strike("dynamodb"):
+            return _dynamodb_fault(start_response)
+        return self.app(environ, start_response)
+
+
+class DynamoDbRouter:
+    """WSGI: DynamoDB API calls go to moto's DynamoDB in its own process, everything else to `app`."""
+
+    def __init__(self, app: Callable, dynamodb: DynamoDbProcess) -> None:
+        self.app = app
+        self.dynamodb = dynamodb
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            return self.dynamodb.forward(environ, start_response)
+        return self.app(environ, start_response)
 
 
 def is_handler_dynamodb_call(environ: dict[str, Any]) -> bool:
@@ -165,13 +189,21 @@ class IamEnforcement:
 
 class LocalAws:
     """moto in server mode (in a thread of this process) plus the Lambda Invoke endpoint; with `iam`,
-    every AWS API request is checked against the template's IAM policies first."""
+    every AWS API request is checked against the template's IAM policies first. With
+    `dynamodb_process`, DynamoDB is served by moto in a process of its own (local/dynamodb_process.py),
+    started by `provision`; without it, everything stays in this process (for code that reads moto's
+    DynamoDB backend directly, as the cost benchmark's capacity meter does)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, iam: LocalIam | None = None) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, iam: LocalIam | None = None, *, dynamodb_process: bool = False
+    ) -> None:
         moto_patches.apply()
         self.runtime: LambdaRuntime | None = None
         self.iam = iam
-        app = LambdaInvokeMiddleware(moto_patches.CachingDispatcher(create_backend_app), lambda: self.runtime)
+        self.host = host
+        self.dynamodb: DynamoDbProcess | None = None
+        self._dynamodb_process = dynamodb_process
+        app = LambdaInvokeMiddleware(DynamoDbFaults(moto_patches.CachingDispatcher(create_backend_app)), lambda: self.runtime)
         if iam is not None:
             app = IamEnforcement(app, iam)
         self._server = KeepAliveWsgiServer(host, port, app)
@@ -194,6 +226,9 @@ class LocalAws:
             self.runtime.close()
         self._server.shutdown()
         self._thread.join(timeout=5)
+        if self.dynamodb is not None:
+            PLAN.delegate("dynamodb", None)
+            self.dynamodb.stop()
 
     @property
     def environment(self) -> dict[str, str]:
@@ -203,7 +238,7 @@ class LocalAws:
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_EC2_METADATA_DISABLED": "true",
-            "AWS_ENDPOINT_URL_DYNAMODB": self.endpoint,
+            "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb.endpoint if self.dynamodb else self.endpoint,
             "AWS_ENDPOINT_URL_SFN": self.endpoint,
             "AWS_ENDPOINT_URL_STEPFUNCTIONS": self.endpoint,
             "AWS_ENDPOINT_URL_LAMBDA": self.endpoint,
@@ -215,7 +250,6 @@ class LocalAws:
         return local_client(self.endpoint, service)
 
     def provision(self, stack: SynthesizedStack, secret_value: str) -> None:
-        provision(stack, self.client, secret_value)
         if self.iam is not None:
             roles = {machine.role for machine in stack.state_machines()}
             if len(roles) > 1:
@@ -223,6 +257,14 @@ class LocalAws:
             for role in roles:
                 credentials = self.iam.credentials(role, "states")
                 moto_patches.sign_interpreter_calls_as(credentials.access_key, credentials.secret_key, credentials.session_token)
+            for spec in stack.functions().values():  # minted now, so the DynamoDB process knows them all
+                if spec.role:
+                    self.iam.credentials(spec.role, spec.name)
+        if self._dynamodb_process and self.dynamodb is None:
+            self.dynamodb = DynamoDbProcess(self.host, self.iam)
+            PLAN.delegate("dynamodb", self.dynamodb)
+            self._server.app = DynamoDbRouter(self._server.app, self.dynamodb)
+        provision(stack, self.client, secret_value)
 
 
 def local_client(endpoint: str, service: str):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 KINDS = ("dynamodb", "management", "lambda_retry")
 
@@ -26,6 +27,7 @@ class FaultPlan:
     injected: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     _random: random.Random = field(default_factory=random.Random)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _elsewhere: dict[str, Any] = field(default_factory=dict)
 
     def configure(self, settings: dict) -> None:
         with self._lock:
@@ -37,6 +39,18 @@ class FaultPlan:
                     self.probabilities[kind] = value
             if "seed" in settings:
                 self._random.seed(settings["seed"])
+            elsewhere = set(self._elsewhere.values())
+        for process in elsewhere:
+            process.configure_faults(settings)
+
+    def delegate(self, kind: str, process: Any | None) -> None:
+        """Faults of `kind` are struck in another process (local/dynamodb_process.py): configuring
+        the plan configures its plan too, and the report shows what it injected. None: here again."""
+        with self._lock:
+            if process is None:
+                self._elsewhere.pop(kind, None)
+            else:
+                self._elsewhere[kind] = process
 
     def strike(self, kind: str) -> bool:
         """Whether this call of `kind` fails; counts the faults it injects."""
@@ -52,7 +66,12 @@ class FaultPlan:
 
     def report(self) -> dict:
         with self._lock:
-            return {"probabilities": dict(self.probabilities), "injected": dict(self.injected)}
+            report = {"probabilities": dict(self.probabilities), "injected": dict(self.injected)}
+            elsewhere = dict(self._elsewhere)
+        for kind, process in elsewhere.items():
+            injected = process.fault_report()["injected"]
+            report["injected"][kind] = injected[kind]
+        return report
 
 
 # One plan per local mode process, shared by the stand-ins.

@@ -118,6 +118,15 @@ class LocalIam:
         self._lock = threading.Lock()
         self._decisions: dict[tuple[str, str, str], bool] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (the DynamoDB process gets a copy): everything but the lock."""
+        with self._lock:
+            return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     @classmethod
     def from_stack(cls, stack: SynthesizedStack) -> LocalIam:
         resolver = _PolicyResolver(stack.resources, stack.resolver.pseudo["AWS::StackName"])

@@ -42,6 +42,7 @@ class LocalOptions:
     log_level: str = "WARNING"  # the handlers' Powertools log level
     keep_executions: float = 60.0  # seconds a finished execution (and its history) stays readable
     quiet: bool = False
+    dynamodb_process: bool = True  # moto's DynamoDB in a process of its own (local/dynamodb_process.py)
     cdk_out: Path = ROOT / "cdk.out"
     client_dir: Path = ROOT / "client"
 
@@ -67,7 +68,7 @@ class LocalMode:
         self.stack = stack = SynthesizedStack.load(ensure_synth(opts.cdk_out))
         api = stack.websocket_api()
         self.iam = LocalIam.from_stack(stack)
-        self.aws = LocalAws(host=opts.host, iam=self.iam).start()
+        self.aws = LocalAws(host=opts.host, iam=self.iam, dynamodb_process=opts.dynamodb_process).start()
         secret = local_signing_secret()
         self.aws.provision(stack, secret)
         self.dev_token = mint(DEMO_CUSTOMER_ID, secret, DEV_TOKEN_SECONDS)

@@ -16,9 +16,11 @@ from tests.support.recording import RecordingManagementApi
 
 
 @contextlib.contextmanager
-def running_stack(stack: SynthesizedStack, delay_seconds: int = 1, workers: int = 2) -> Iterator[types.SimpleNamespace]:
+def running_stack(
+    stack: SynthesizedStack, delay_seconds: int = 1, workers: int = 2, *, dynamodb_process: bool = False
+) -> Iterator[types.SimpleNamespace]:
     iam = LocalIam.from_stack(stack)
-    aws = LocalAws(iam=iam).start()
+    aws = LocalAws(iam=iam, dynamodb_process=dynamodb_process).start()
     # moto's backends live in this process: start from none, whatever an earlier test left.
     urllib.request.urlopen(urllib.request.Request(f"{aws.endpoint}/moto-api/reset", method="POST"), timeout=10)  # noqa: S310
     aws.provision(stack, secret_value="local-stack-test-secret")
