@@ -14,7 +14,7 @@ from local.launcher import LocalModeProcess
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 DELAY = 1
-# What this machine's closed network needs (see the README): no background traffic, no sandbox as root.
+# A closed network and root in CI: no background traffic (there is nothing to reach), no sandbox (refused as root).
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
