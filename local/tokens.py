@@ -7,6 +7,7 @@ your own AWS credentials.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import sys
@@ -16,10 +17,11 @@ from urllib.parse import quote
 from local.synth import ROOT
 
 sys.path.insert(0, str(ROOT / "lambdas"))
-from order_tracking.settings import DEMO_CUSTOMER_ID  # noqa: E402
 from order_tracking.tokens import mint  # noqa: E402 - the same claims the authorizer checks
 
 SECRET_FILE = ROOT / ".local" / "signing-secret"
+# The customer the seed orders belong to (one source: the seed data the stack deploys).
+DEMO_CUSTOMER_ID: str = json.loads((ROOT / "infra" / "seed_orders.json").read_text())["ownerCustomerId"]
 
 __all__ = ["DEMO_CUSTOMER_ID", "deployed_token", "local_signing_secret", "mint", "with_token"]
 

@@ -6,18 +6,22 @@ of an OIDC issuer such as Cognito. A valid token admits the connection and passe
 Neither the token nor the secret is ever logged.
 """
 
-from order_tracking import aws_clients, tokens
+from order_tracking import settings, tokens
 from order_tracking.observability import logger
+from order_tracking.settings import TokenSettings
+
+SETTINGS = (TokenSettings,)
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event, context):
+    settings.load_all(SETTINGS)
     token = (event.get("queryStringParameters") or {}).get("token")
-    settings = aws_clients.settings()
+    config = settings.load(TokenSettings)
     try:
-        if settings.oidc_issuer:
-            jwks = tokens.jwks_client(settings.oidc_jwks_url)
-            customer_id = tokens.customer_of_oidc(token, settings.oidc_issuer, settings.oidc_audience, jwks)
+        if config.oidc_issuer:
+            jwks = tokens.jwks_client(config.oidc_jwks_url)
+            customer_id = tokens.customer_of_oidc(token, config.oidc_issuer, config.oidc_audience, jwks)
         else:
             customer_id = tokens.customer_of(token, tokens.signing_secret())
     except tokens.TokenRefused as refused:

@@ -3,7 +3,9 @@
 from order_tracking.protocol import classify_unrouted
 from order_tracking.routes import websocket_route
 
+SETTINGS = ()  # reads no configuration of the stack
 
-@websocket_route
+
+@websocket_route(SETTINGS)
 def handler(event):
     raise classify_unrouted(event.get("body"))

@@ -2,9 +2,12 @@
 
 from order_tracking import tracking
 from order_tracking.routes import connection_id, websocket_route
+from order_tracking.settings import StoreSettings
+
+SETTINGS = (StoreSettings,)
 
 
-@websocket_route
+@websocket_route(SETTINGS)
 def handler(event):
     tracking.disconnect(connection_id(event))
     return {"statusCode": 200}

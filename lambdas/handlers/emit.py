@@ -6,8 +6,11 @@ botocore's retries surface as TransientFault, which the state machine retries wi
 """
 
 from botocore.exceptions import BotoCoreError, ClientError
-from order_tracking import tracking
+from order_tracking import settings, tracking
 from order_tracking.observability import Metric, count, logger, metrics
+from order_tracking.settings import GatewaySettings, StoreSettings
+
+SETTINGS = (StoreSettings, GatewaySettings)
 
 RETRYABLE_CODES = {
     "ThrottlingException",
@@ -36,6 +39,7 @@ def _transient(error: Exception) -> bool:
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event, context):
+    settings.load_all(SETTINGS)
     try:
         outcome = tracking.emit(event["trackingId"], event["executionName"], event["event"])
     except (BotoCoreError, ClientError) as error:

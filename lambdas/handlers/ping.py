@@ -4,8 +4,10 @@ A ping frame is held to the same 4 KB limit (and JSON) as every other frame."""
 from order_tracking.protocol import decode_frame, pong_frame
 from order_tracking.routes import reply, websocket_route
 
+SETTINGS = ()  # reads no configuration of the stack
 
-@websocket_route
+
+@websocket_route(SETTINGS)
 def handler(event):
     decode_frame(event.get("body"))
     return reply(pong_frame())

@@ -2,10 +2,13 @@
 
 from order_tracking import tracking
 from order_tracking.routes import connection_id, customer_id, reply, requested_at, websocket_route
+from order_tracking.settings import GatewaySettings, StoreSettings, TrackingSettings
 from order_tracking.track_order_request import parse_track_order
 
+SETTINGS = (StoreSettings, TrackingSettings, GatewaySettings)
 
-@websocket_route
+
+@websocket_route(SETTINGS)
 def handler(event):
     request = parse_track_order(event.get("body"))
     tracking.track(request, connection_id(event), customer_id(event), requested_at(event))

@@ -1,4 +1,5 @@
-"""boto3 clients, created once per process on first use (so tests and local mode set the env first).
+"""boto3 clients and settings, created once per process on first use (so tests and local mode set the
+environment first).
 
 Retries are botocore's standard mode: throttling and 5xx are retried with exponential backoff
 before a handler ever sees them.
@@ -11,14 +12,10 @@ from functools import cache
 import boto3
 from botocore.config import Config
 
-from order_tracking.settings import Settings
+from order_tracking import settings
+from order_tracking.settings import GatewaySettings
 
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5)
-
-
-@cache
-def settings() -> Settings:
-    return Settings.from_env()
 
 
 @cache
@@ -39,7 +36,9 @@ def stepfunctions():
 
 @cache
 def management_api():
-    return boto3.client("apigatewaymanagementapi", endpoint_url=settings().connections_endpoint, config=RETRY_CONFIG)
+    return boto3.client(
+        "apigatewaymanagementapi", endpoint_url=settings.load(GatewaySettings).connections_endpoint, config=RETRY_CONFIG
+    )
 
 
 @cache
@@ -49,5 +48,6 @@ def secrets_manager():
 
 def reset() -> None:
     """Forget every client and the settings (tests change the environment between cases)."""
-    for factory in (settings, dynamodb, table, stepfunctions, management_api, secrets_manager):
+    settings.load.cache_clear()
+    for factory in (dynamodb, table, stepfunctions, management_api, secrets_manager):
         factory.cache_clear()

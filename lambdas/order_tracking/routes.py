@@ -8,9 +8,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from order_tracking import settings
 from order_tracking.observability import Metric, count, logger, metrics
 from order_tracking.protocol import ErrorCode, ProtocolError, encode, error_frame
-from order_tracking.settings import DEMO_CUSTOMER_ID
+from order_tracking.settings import Group
 
 Reply = dict[str, Any]
 
@@ -20,9 +21,9 @@ def connection_id(event: dict[str, Any]) -> str:
 
 
 def customer_id(event: dict[str, Any]) -> str:
-    """The customer the $connect authorizer vouched for; the demo customer until one exists."""
-    authorizer = event.get("requestContext", {}).get("authorizer") or {}
-    return authorizer.get("customerId") or authorizer.get("principalId") or DEMO_CUSTOMER_ID
+    """The customer the $connect authorizer vouched for (every route of the API has the authorizer's
+    context; an event without it is a wiring defect and fails, rather than acting for a default customer)."""
+    return event["requestContext"]["authorizer"]["customerId"]
 
 
 def requested_at(event: dict[str, Any]) -> int:
@@ -35,29 +36,37 @@ def reply(frame: dict[str, Any] | None = None) -> Reply:
     return {"statusCode": 200} if frame is None else {"statusCode": 200, "body": encode(frame)}
 
 
-def websocket_route(handle: Callable[[dict[str, Any]], Reply]) -> Callable[[dict[str, Any], Any], Reply]:
-    """Wrap a route: log with the connection id, answer ProtocolError and any crash with an `error` frame.
+def websocket_route(
+    groups: tuple[type[Group], ...] = (),
+) -> Callable[[Callable[[dict[str, Any]], Reply]], Callable[[dict[str, Any], Any], Reply]]:
+    """Wrap a route: load the settings `groups` it needs (a missing or malformed variable fails the
+    invocation with SettingsError: a deployment defect, not the client's), log with the connection id,
+    and answer ProtocolError and any crash with an `error` frame.
 
     On $connect a crash answers 500 instead, so API Gateway refuses the handshake: a connection that
     could not be stored must not open.
     """
 
-    @functools.wraps(handle)
-    @metrics.log_metrics
-    @logger.inject_lambda_context(clear_state=True)
-    def handler(event: dict[str, Any], context: Any) -> Reply:
-        request = event.get("requestContext", {})
-        logger.append_keys(connection_id=request.get("connectionId"), route=request.get("routeKey"))
-        try:
-            return handle(event)
-        except ProtocolError as refused:
-            logger.info("frame refused", extra={"code": refused.code.value, "detail": refused.detail})
-            return reply(refused.frame())
-        except Exception:
-            logger.exception("route failed")
-            count(Metric.ERRORS)
-            if request.get("eventType") == "CONNECT":
-                return {"statusCode": 500}
-            return reply(error_frame(ErrorCode.INTERNAL, None))
+    def wrap(handle: Callable[[dict[str, Any]], Reply]) -> Callable[[dict[str, Any], Any], Reply]:
+        @functools.wraps(handle)
+        @metrics.log_metrics
+        @logger.inject_lambda_context(clear_state=True)
+        def handler(event: dict[str, Any], context: Any) -> Reply:
+            settings.load_all(groups)
+            request = event.get("requestContext", {})
+            logger.append_keys(connection_id=request.get("connectionId"), route=request.get("routeKey"))
+            try:
+                return handle(event)
+            except ProtocolError as refused:
+                logger.info("frame refused", extra={"code": refused.code.value, "detail": refused.detail})
+                return reply(refused.frame())
+            except Exception:
+                logger.exception("route failed")
+                count(Metric.ERRORS)
+                if request.get("eventType") == "CONNECT":
+                    return {"statusCode": 500}
+                return reply(error_frame(ErrorCode.INTERNAL, None))
 
-    return handler
+        return handler
+
+    return wrap

@@ -1,46 +1,145 @@
-"""Configuration from the environment the stack sets (see infra/stack.py)."""
+"""Configuration from the environment the stack sets (infra/handler_function.py and the constructs that
+add to it), one group per concern. A handler names the groups it needs in `SETTINGS`; `websocket_route`
+and emit load them before their first request is handled, so a variable the stack forgot, misspelt
+or set to something malformed fails that first invocation with SettingsError naming it, instead of
+surfacing later as a call to a table named "".
+
+The variable names are `Env`; tests/infra/test_environment.py checks that each function's environment
+in the template holds exactly the variables its handler's groups read.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from typing import TypeVar
 
-DEMO_CUSTOMER_ID = "demo"
 # Frames larger than this are refused with bad_request (API Gateway itself stops at 128 KB).
 MAX_FRAME_BYTES = 4096
 
 
+class Env(StrEnum):
+    CONNECTIONS_TABLE = "CONNECTIONS_TABLE"
+    TRACKINGS_TABLE = "TRACKINGS_TABLE"
+    ORDERS_TABLE = "ORDERS_TABLE"
+    RETENTION_HOURS = "RETENTION_HOURS"
+    STATE_MACHINE_ARN = "STATE_MACHINE_ARN"
+    MIN_DELAY_SECONDS = "MIN_DELAY_SECONDS"
+    MAX_DELAY_SECONDS = "MAX_DELAY_SECONDS"
+    CONNECTIONS_ENDPOINT = "CONNECTIONS_ENDPOINT"
+    MAX_CONNECTIONS_PER_CUSTOMER = "MAX_CONNECTIONS_PER_CUSTOMER"
+    SIGNING_SECRET_ID = "SIGNING_SECRET_ID"  # noqa: S105 - the name of the variable that holds the secret's ARN
+    OIDC_ISSUER = "OIDC_ISSUER"
+    OIDC_AUDIENCE = "OIDC_AUDIENCE"
+    OIDC_JWKS_URL = "OIDC_JWKS_URL"
+
+
+class SettingsError(RuntimeError):
+    """A variable the stack should have set is missing or malformed (a deployment defect)."""
+
+
+def _text(name: Env) -> str:
+    value = os.environ.get(name, "")
+    if not value.strip():
+        raise SettingsError(f"{name} is not set: the stack must set it for this function")
+    return value
+
+
+def _whole_number(name: Env, low: int, high: int) -> int:
+    text = _text(name)
+    try:
+        value = int(text)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {text[:40]!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
 @dataclass(frozen=True)
-class Settings:
+class StoreSettings:
+    """The connections and trackings tables, and how long trackings are kept for resume."""
+
     connections_table: str
     trackings_table: str
-    orders_table: str
-    state_machine_arn: str
-    connections_endpoint: str
-    min_delay_seconds: int
-    max_delay_seconds: int
     retention_hours: int
-    signing_secret_id: str
-    max_connections_per_customer: int
-    oidc_issuer: str
-    oidc_audience: str
-    oidc_jwks_url: str
 
     @classmethod
-    def from_env(cls) -> Settings:
-        env = os.environ.get
-        return cls(
-            connections_table=env("CONNECTIONS_TABLE", ""),
-            trackings_table=env("TRACKINGS_TABLE", ""),
-            orders_table=env("ORDERS_TABLE", ""),
-            state_machine_arn=env("STATE_MACHINE_ARN", ""),
-            connections_endpoint=env("CONNECTIONS_ENDPOINT", ""),
-            min_delay_seconds=int(env("MIN_DELAY_SECONDS", "3")),
-            max_delay_seconds=int(env("MAX_DELAY_SECONDS", "10")),
-            retention_hours=int(env("RETENTION_HOURS", "24")),
-            signing_secret_id=env("SIGNING_SECRET_ID", ""),
-            max_connections_per_customer=int(env("MAX_CONNECTIONS_PER_CUSTOMER", "10")),
-            oidc_issuer=env("OIDC_ISSUER", ""),
-            oidc_audience=env("OIDC_AUDIENCE", ""),
-            oidc_jwks_url=env("OIDC_JWKS_URL", ""),
-        )
+    def from_env(cls) -> StoreSettings:
+        return cls(_text(Env.CONNECTIONS_TABLE), _text(Env.TRACKINGS_TABLE), _whole_number(Env.RETENTION_HOURS, 1, 24 * 365))
+
+
+@dataclass(frozen=True)
+class TrackingSettings:
+    """What starting a tracking needs: the orders, the state machine and its delay bounds."""
+
+    orders_table: str
+    state_machine_arn: str
+    min_delay_seconds: int
+    max_delay_seconds: int
+
+    @classmethod
+    def from_env(cls) -> TrackingSettings:
+        low = _whole_number(Env.MIN_DELAY_SECONDS, 0, 3600)
+        high = _whole_number(Env.MAX_DELAY_SECONDS, 0, 3600)
+        if low > high:
+            raise SettingsError(f"{Env.MIN_DELAY_SECONDS} ({low}) must not exceed {Env.MAX_DELAY_SECONDS} ({high})")
+        return cls(_text(Env.ORDERS_TABLE), _text(Env.STATE_MACHINE_ARN), low, high)
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """The API Gateway connection management endpoint (https://{api}.execute-api.{region}.amazonaws.com/{stage})."""
+
+    connections_endpoint: str
+
+    @classmethod
+    def from_env(cls) -> GatewaySettings:
+        endpoint = _text(Env.CONNECTIONS_ENDPOINT)
+        if not endpoint.startswith(("https://", "http://")):
+            raise SettingsError(f"{Env.CONNECTIONS_ENDPOINT} must be a URL, got {endpoint[:60]!r}")
+        return cls(endpoint)
+
+
+@dataclass(frozen=True)
+class ConnectionCapSettings:
+    max_connections_per_customer: int
+
+    @classmethod
+    def from_env(cls) -> ConnectionCapSettings:
+        return cls(_whole_number(Env.MAX_CONNECTIONS_PER_CUSTOMER, 1, 10_000))
+
+
+@dataclass(frozen=True)
+class TokenSettings:
+    """The stack's own signing key (HS256); with OIDC_ISSUER set, an OIDC issuer's RS256 tokens instead."""
+
+    signing_secret_id: str
+    oidc_issuer: str | None
+    oidc_audience: str | None
+    oidc_jwks_url: str | None
+
+    @classmethod
+    def from_env(cls) -> TokenSettings:
+        secret = _text(Env.SIGNING_SECRET_ID)
+        if not os.environ.get(Env.OIDC_ISSUER):
+            return cls(secret, None, None, None)
+        return cls(secret, _text(Env.OIDC_ISSUER), _text(Env.OIDC_AUDIENCE), _text(Env.OIDC_JWKS_URL))
+
+
+Group = TypeVar("Group", StoreSettings, TrackingSettings, GatewaySettings, ConnectionCapSettings, TokenSettings)
+
+
+@cache
+def load(group: type[Group]) -> Group:
+    """One group, read and checked once per process (tests clear the cache between environments)."""
+    return group.from_env()
+
+
+def load_all(groups: Iterable[type[Group]]) -> None:
+    """Read and check every group a handler needs: SettingsError names what is missing or malformed."""
+    for group in groups:
+        load(group)

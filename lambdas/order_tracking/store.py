@@ -23,8 +23,9 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
-from order_tracking import aws_clients
+from order_tracking import aws_clients, settings
 from order_tracking.clock import epoch_seconds, iso_millis, now
+from order_tracking.settings import StoreSettings, TrackingSettings
 
 CONNECTIONS_BY_CUSTOMER = "byCustomer"  # the index infra/tables.py defines
 LIVE = "live"
@@ -119,12 +120,11 @@ class AppendRefused(Exception):
 
 class TrackingStore:
     def __init__(self) -> None:
-        settings = aws_clients.settings()
+        config = settings.load(StoreSettings)
         # Cached per process: a warm invocation builds nothing (an environment runs one invocation at a time).
-        self.connections = aws_clients.table(settings.connections_table)
-        self.trackings = aws_clients.table(settings.trackings_table)
-        self.orders = aws_clients.table(settings.orders_table) if settings.orders_table else None
-        self.retention = timedelta(hours=settings.retention_hours)
+        self.connections = aws_clients.table(config.connections_table)
+        self.trackings = aws_clients.table(config.trackings_table)
+        self.retention = timedelta(hours=config.retention_hours)
 
     # -- connections ---------------------------------------------------------------------------
 
@@ -241,7 +241,8 @@ class TrackingStore:
     # -- orders --------------------------------------------------------------------------------
 
     def get_order(self, order_id: str) -> Order | None:
-        item = self.orders.get_item(Key={"orderId": order_id}).get("Item")
+        orders = aws_clients.table(settings.load(TrackingSettings).orders_table)  # only track_order reads orders
+        item = orders.get_item(Key={"orderId": order_id}).get("Item")
         if item is None:
             return None
         return Order(order_id=item["orderId"], customer_id=item["customerId"], events=_plain(item["events"]))

@@ -17,7 +17,8 @@ from typing import Any
 
 import jwt
 
-from order_tracking import aws_clients
+from order_tracking import aws_clients, settings
+from order_tracking.settings import TokenSettings
 
 ALGORITHM = "HS256"
 ISSUER = "order-tracking"
@@ -83,7 +84,7 @@ def mint(customer_id: str, secret: str, ttl_seconds: int = 3600, not_before: int
 
 def signing_secret() -> str:
     """The secret, read once per SECRET_CACHE_SECONDS (a rotated secret is picked up within that time)."""
-    return _secret_at(aws_clients.settings().signing_secret_id, int(time.time() // SECRET_CACHE_SECONDS))
+    return _secret_at(settings.load(TokenSettings).signing_secret_id, int(time.time() // SECRET_CACHE_SECONDS))
 
 
 @lru_cache(maxsize=1)

@@ -16,11 +16,12 @@ import json
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from order_tracking import aws_clients, gateway
+from order_tracking import aws_clients, gateway, settings
 from order_tracking.clock import iso_millis, now
 from order_tracking.observability import Metric, count, logger
 from order_tracking.protocol import ErrorCode, ProtocolError, order_event_frame
 from order_tracking.send_lease import send_lease, wait_for_other_senders
+from order_tracking.settings import TrackingSettings
 from order_tracking.store import LIVE, AppendRefused, OvertakenRequest, Tracking, TrackingStore
 
 if TYPE_CHECKING:  # only track_order parses requests: the other handlers never import pydantic
@@ -87,16 +88,16 @@ def _track(store: TrackingStore, request: TrackOrder, connection_id: str, custom
         finally:
             _end_previous(store, connection_id, previous, tracking_id)
         if len(events) > 1:
-            settings = aws_clients.settings()
+            config = settings.load(TrackingSettings)
             execution_input = {
                 "trackingId": tracking_id,
                 "orderId": order.order_id,
                 "events": events[1:],
-                "minDelay": settings.min_delay_seconds,
-                "maxDelay": settings.max_delay_seconds,
+                "minDelay": config.min_delay_seconds,
+                "maxDelay": config.max_delay_seconds,
             }
             aws_clients.stepfunctions().start_execution(
-                stateMachineArn=settings.state_machine_arn, name=tracking_id, input=json.dumps(execution_input)
+                stateMachineArn=config.state_machine_arn, name=tracking_id, input=json.dumps(execution_input)
             )
     except Exception:
         store.end_tracking(tracking_id, connection_id)  # a tracking no execution will continue

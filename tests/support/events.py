@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from local.apigateway_events import base_event
+from local.tokens import DEMO_CUSTOMER_ID
 
 DOMAIN = "local.execute-api.us-east-1.amazonaws.com"
 
@@ -14,6 +15,10 @@ DOMAIN = "local.execute-api.us-east-1.amazonaws.com"
 def websocket_event(
     route_key: str, connection_id: str, body: Any = None, authorizer: dict | None = None, received_at: int | None = None
 ) -> dict[str, Any]:
+    """An event as API Gateway sends it to a route: the authorizer's context names `authorizer`'s
+    customer, or the seed orders' owner when the test does not care which customer it is."""
+    if authorizer is None:
+        authorizer = {"customerId": DEMO_CUSTOMER_ID, "principalId": DEMO_CUSTOMER_ID}
     event = base_event(route_key, connection_id, stage="dev", domain_name=DOMAIN, identity=authorizer, received_at=received_at)
     event["requestContext"]["messageId"] = uuid.uuid4().hex[:16]
     if body is not None:

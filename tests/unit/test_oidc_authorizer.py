@@ -56,6 +56,8 @@ def jwks_url():
 
 @pytest.fixture
 def oidc(jwks_url, monkeypatch):
+    """The authorizer's environment as the stack sets it with oidcIssuer (the signing key's id stays set)."""
+    monkeypatch.setenv("SIGNING_SECRET_ID", "arn:aws:secretsmanager:us-east-1:123456789012:secret:unused-with-oidc")
     monkeypatch.setenv("OIDC_ISSUER", ISSUER)
     monkeypatch.setenv("OIDC_AUDIENCE", AUDIENCE)
     monkeypatch.setenv("OIDC_JWKS_URL", jwks_url)
