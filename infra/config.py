@@ -1,17 +1,23 @@
 """The stack's configuration, read from CDK context in one typed place.
 
-Every value can be overridden on the command line, e.g. `cdk deploy -c maxDelaySeconds=5`.
+Every value can be overridden on the command line, e.g. `cdk deploy -c maxDelaySeconds=5`. The
+defaults are cdk.json's context, their one source: a synth from another directory, or a test that
+builds the stack without cdk.json, gets the same ones.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from constructs import Construct
 
-REQUIREMENTS_LOCK = Path(__file__).resolve().parent.parent / "requirements.lock"
+ROOT = Path(__file__).resolve().parent.parent
+REQUIREMENTS_LOCK = ROOT / "requirements.lock"
+DEFAULTS: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
 
 # An EXPRESS execution may run at most 5 minutes; the longest seed order has 3 waits.
 EXPRESS_LIMIT_SECONDS = 300
@@ -29,7 +35,7 @@ class StackConfig:
     throttle_rate_limit: int
     throttle_burst_limit: int
     retention_hours: int
-    max_connections_per_customer: int = 10
+    max_connections_per_customer: int
     oidc_issuer: str = ""  # set: the authorizer accepts the issuer's RS256 ID tokens instead of our own
     oidc_audience: str = ""
     oidc_jwks_url: str = ""
@@ -49,19 +55,22 @@ class StackConfig:
 
     @classmethod
     def from_context(cls, scope: Construct) -> StackConfig:
-        ctx = scope.node.try_get_context
+        def ctx(key: str) -> Any:
+            value = scope.node.try_get_context(key)
+            return DEFAULTS.get(key) if value is None else value
+
         stage = str(ctx("stage") or "dev")
         production = _flag(ctx("production"), default=stage == "prod")
         config = cls(
             stage=stage,
-            min_delay_seconds=int(ctx("minDelaySeconds") if ctx("minDelaySeconds") is not None else 3),
-            max_delay_seconds=int(ctx("maxDelaySeconds") if ctx("maxDelaySeconds") is not None else 10),
+            min_delay_seconds=int(ctx("minDelaySeconds")),
+            max_delay_seconds=int(ctx("maxDelaySeconds")),
             powertools_version=str(ctx("powertoolsVersion") or locked_version("aws-lambda-powertools")),
             powertools_layer_arn=str(ctx("powertoolsLayerArn") or ""),
-            throttle_rate_limit=int(ctx("throttleRateLimit") or 100),
-            throttle_burst_limit=int(ctx("throttleBurstLimit") or 200),
-            retention_hours=int(ctx("retentionHours") or 24),
-            max_connections_per_customer=int(ctx("maxConnectionsPerCustomer") or 10),
+            throttle_rate_limit=int(ctx("throttleRateLimit")),
+            throttle_burst_limit=int(ctx("throttleBurstLimit")),
+            retention_hours=int(ctx("retentionHours")),
+            max_connections_per_customer=int(ctx("maxConnectionsPerCustomer")),
             oidc_issuer=str(ctx("oidcIssuer") or ""),
             oidc_audience=str(ctx("oidcAudience") or ""),
             oidc_jwks_url=str(ctx("oidcJwksUrl") or ""),

@@ -33,8 +33,11 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 SUPERSEDED_ERROR = "Tracking.Superseded"
-# Raised by the emit handler for throttling and 5xx from DynamoDB or the management API.
-TRANSIENT_ERROR = "TransientFault"
+# Names the emit handler uses (lambdas/ is runtime code, not imported here):
+# tests/infra/test_shared_names.py proves these copies equal handlers.emit.TransientFault and
+# order_tracking.tracking.EmitOutcome.SUPERSEDED.
+TRANSIENT_ERROR = "TransientFault"  # raised for throttling and 5xx from DynamoDB or the management API
+SUPERSEDED_OUTCOME = "superseded"
 VENDED_LOGS_PREFIX = "/aws/vendedlogs/states/"
 
 
@@ -98,7 +101,7 @@ class TrackingWorkflow(Construct):
 
         after_emit = (
             sfn.Choice(self, "Superseded?")
-            .when(sfn.Condition.string_equals("$.emit.outcome", "superseded"), superseded_in_map)
+            .when(sfn.Condition.string_equals("$.emit.outcome", SUPERSEDED_OUTCOME), superseded_in_map)
             .otherwise(emitted)
         )
         emit.next(after_emit)

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from order_tracking.store import TrackingStore
+from order_tracking.store import LeaseState, TrackingStore
 
 # A post takes well under a second; the lease covers retries of it. The waits below allow 500 ms more
 # than a lease's life, so a waiter outlasts one crashed holder's lease (and its clock skew) but not two.
@@ -54,11 +54,11 @@ def send_lease(store: TrackingStore, connection_id: str, tracking_id: str, seq: 
     token = uuid.uuid4().hex
     while True:
         state, value = store.take_send_lease(connection_id, tracking_id, token, _now_ms() + LEASE_MS, _now_ms(), seq=seq)
-        if state != "held" or _now_ms() > deadline:
+        if state != LeaseState.HELD or _now_ms() > deadline:
             break
         time.sleep(max(0.005, min(POLL_SECONDS, (value - _now_ms()) / 1000)))
-    if state != "acquired":
-        yield Lease(may_post=False, already_sent=state == "sent")
+    if state != LeaseState.ACQUIRED:
+        yield Lease(may_post=False, already_sent=state == LeaseState.SENT)
         return
     lease = Lease(may_post=True, has_seq=value)
     had = value

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
@@ -28,8 +29,22 @@ from order_tracking.clock import epoch_seconds, iso_millis, now
 from order_tracking.settings import StoreSettings, TrackingSettings
 
 CONNECTIONS_BY_CUSTOMER = "byCustomer"  # the index infra/tables.py defines
-LIVE = "live"
-ENDED = "ended"
+
+
+class TrackingState(StrEnum):
+    LIVE = "live"
+    ENDED = "ended"
+
+
+class LeaseState(StrEnum):
+    """What asking for a connection's send lease found (take_send_lease)."""
+
+    ACQUIRED = "acquired"  # this holder may post
+    HELD = "held"  # another holder has it until its lease ends: wait
+    SENT = "sent"  # the connection already has the event: nothing to post
+    FENCED = "fenced"  # the connection is gone or carries another tracking now
+
+
 # API Gateway closes a connection after 2 hours; keep its record a little longer than that.
 CONNECTION_TTL = timedelta(hours=3)
 _DESERIALIZE = TypeDeserializer()
@@ -183,7 +198,7 @@ class TrackingStore:
 
     def take_send_lease(
         self, connection_id: str, tracking_id: str, token: str, until_ms: int, now_ms: int, *, seq: int = 0
-    ) -> tuple[str, int]:
+    ) -> tuple[LeaseState, int]:
         """Take the connection's send lease for `tracking_id` until `until_ms`, as holder `token`, to
         post event `seq` (0: several, a replay).
 
@@ -209,12 +224,12 @@ class TrackingStore:
         )
         if result is None:
             if not old or old.get("trackingId") != tracking_id:
-                return "fenced", 0
+                return LeaseState.FENCED, 0
             if seq and old.get("sentTracking") == tracking_id and int(old.get("sentSeq", 0)) >= seq:
-                return "sent", 0
-            return "held", int(old.get("leaseUntil", 0))
+                return LeaseState.SENT, 0
+            return LeaseState.HELD, int(old.get("leaseUntil", 0))
         before = result.get("Attributes", {})
-        return "acquired", int(before.get("sentSeq", 0)) if before.get("sentTracking") == tracking_id else 0
+        return LeaseState.ACQUIRED, int(before.get("sentSeq", 0)) if before.get("sentTracking") == tracking_id else 0
 
     def release_send_lease(self, connection_id: str, token: str, sent: tuple[str, int] | None = None) -> None:
         """Release the lease if holder `token` still has it (an expired lease may have a new holder),
@@ -260,7 +275,7 @@ class TrackingStore:
             "customerId": customer_id,
             "orderId": order_id,
             "executionName": tracking_id,
-            "state": LIVE,
+            "state": TrackingState.LIVE,
             "connectionId": connection_id,
             "nextSeq": 2,
             "events": [first_event],
@@ -286,7 +301,7 @@ class TrackingStore:
                 UpdateExpression="SET #state = :ended REMOVE connectionId",
                 ConditionExpression="connectionId = :c",
                 ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues={":ended": ENDED, ":c": connection_id},
+                ExpressionAttributeValues={":ended": TrackingState.ENDED, ":c": connection_id},
             )
             is not None
         )
@@ -329,7 +344,13 @@ class TrackingStore:
             UpdateExpression="SET events = list_append(events, :e), nextSeq = :next",
             ConditionExpression="executionName = :x AND nextSeq = :seq AND #state = :live",
             ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues={":e": [frame], ":next": seq + 1, ":x": execution_name, ":seq": seq, ":live": LIVE},
+            ExpressionAttributeValues={
+                ":e": [frame],
+                ":next": seq + 1,
+                ":x": execution_name,
+                ":seq": seq,
+                ":live": TrackingState.LIVE,
+            },
             ReturnValues="ALL_NEW",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from order_tracking import aws_clients, gateway, settings
@@ -22,10 +23,20 @@ from order_tracking.observability import Metric, count, logger
 from order_tracking.protocol import ErrorCode, ProtocolError, order_event_frame
 from order_tracking.send_lease import send_lease, wait_for_other_senders
 from order_tracking.settings import TrackingSettings
-from order_tracking.store import LIVE, AppendRefused, OvertakenRequest, Tracking, TrackingStore
+from order_tracking.store import AppendRefused, OvertakenRequest, Tracking, TrackingState, TrackingStore
 
 if TYPE_CHECKING:  # only track_order parses requests: the other handlers never import pydantic
     from order_tracking.track_order_request import TrackOrder
+
+
+class EmitOutcome(StrEnum):
+    """What an emit did; the state machine branches on it (infra/tracking_workflow.py)."""
+
+    SENT = "sent"  # stored and posted to the tracking's connection
+    STORED = "stored"  # stored; the tracking has no connection now (kept for resume)
+    DETACHED = "detached"  # stored; the connection was gone (410), so the tracking was detached from it
+    DUPLICATE = "duplicate"  # this seq was already stored and sent (a retried emit): nothing done
+    SUPERSEDED = "superseded"  # the tracking was ended or belongs to another execution: nothing stored or sent
 
 
 class OutOfOrderEmit(Exception):
@@ -142,15 +153,8 @@ def _resume(store: TrackingStore, request: TrackOrder, connection_id: str, custo
     return True
 
 
-def emit(tracking_id: str, execution_name: str, event: dict[str, Any]) -> str:
-    """Store and send one event of a tracking; returns the outcome the state machine branches on.
-
-    sent        stored and posted to the tracking's connection
-    stored      stored; the tracking has no connection now (kept for resume)
-    detached    stored; the connection was gone (410), so the tracking was detached from it
-    duplicate   this seq was already stored and sent (a retried emit): nothing done
-    superseded  the tracking was ended or belongs to another execution: nothing stored or sent
-    """
+def emit(tracking_id: str, execution_name: str, event: dict[str, Any]) -> EmitOutcome:
+    """Store and send one event of a tracking; returns the outcome the state machine branches on."""
     store = TrackingStore()
     seq = int(event["seq"])
     logger.append_keys(tracking_id=tracking_id, seq=seq)
@@ -159,10 +163,10 @@ def emit(tracking_id: str, execution_name: str, event: dict[str, Any]) -> str:
         tracking = store.append_event(tracking_id, execution_name, frame)
     except AppendRefused as refused:
         current = refused.tracking
-        if current is None or current.execution_name != execution_name or current.state != LIVE:
+        if current is None or current.execution_name != execution_name or current.state != TrackingState.LIVE:
             logger.info("emit fenced", extra={"state": current.state if current else None})
             count(Metric.EMITS_FENCED)
-            return "superseded"
+            return EmitOutcome.SUPERSEDED
         if current.next_seq <= seq:
             raise OutOfOrderEmit(f"seq {seq} emitted before seq {current.next_seq}") from None
         # Stored by an earlier attempt: send it unchanged, unless the connection has it already.
@@ -170,28 +174,28 @@ def emit(tracking_id: str, execution_name: str, event: dict[str, Any]) -> str:
     return _send(store, tracking, frame)
 
 
-def _send(store: TrackingStore, tracking: Tracking, frame: dict[str, Any]) -> str:
+def _send(store: TrackingStore, tracking: Tracking, frame: dict[str, Any]) -> EmitOutcome:
     """Post a stored event to the tracking's connection under its send lease; the emit outcome."""
     if tracking.connection_id is None:
         logger.info("event stored, no connection")
-        return "stored"
+        return EmitOutcome.STORED
     with send_lease(store, tracking.connection_id, tracking.tracking_id, frame["seq"]) as lease:
         if lease.already_sent:
             logger.info("emit repeated: already sent")
             count(Metric.EMITS_REPEATED)
-            return "duplicate"
+            return EmitOutcome.DUPLICATE
         if not lease.may_post:
             # The connection went away or moved on since the append; the event stays for resume.
             logger.info("event stored, connection carries no longer this tracking")
-            return "stored"
+            return EmitOutcome.STORED
         if not gateway.post(tracking.connection_id, frame):
             store.detach_tracking(tracking.tracking_id, tracking.connection_id)
             logger.info("connection gone, tracking detached")
-            return "detached"
+            return EmitOutcome.DETACHED
         lease.posted(frame["seq"])  # recorded when the lease is released: no write of its own
     count(Metric.EVENTS_EMITTED)
     logger.info("event sent", extra={"event_type": frame["type"]})
-    return "sent"
+    return EmitOutcome.SENT
 
 
 def disconnect(connection_id: str) -> None:

@@ -11,6 +11,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 import websockets
+from order_tracking.store import CONNECTIONS_BY_CUSTOMER
 
 from local.aws_services import local_client
 from local.fault_hooks import TOKEN_HEADER
@@ -42,7 +43,7 @@ def http(method: str, url: str, data: bytes | None = None, headers: dict | None 
 def stored_connections(local_mode, stack, customer: str) -> int:
     return local_client(local_mode.aws_url, "dynamodb").query(
         TableName=next(t.name for t in stack.tables() if "Connections" in t.name),
-        IndexName="byCustomer",
+        IndexName=CONNECTIONS_BY_CUSTOMER,
         KeyConditionExpression="customerId = :c",
         ExpressionAttributeValues={":c": {"S": customer}},
     )["Count"]

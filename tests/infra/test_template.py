@@ -195,7 +195,7 @@ def test_cdk_nag_aws_solutions_has_no_unacknowledged_findings(stage, request):
 @pytest.mark.parametrize(("low", "high"), [(5, 4), (-1, 3), (0, 100)])
 def test_config_refuses_delays_that_cannot_work(low, high):
     with pytest.raises(ValueError):
-        StackConfig("dev", low, high, "3.37.0", 100, 200, 24).validate()
+        StackConfig("dev", low, high, "3.37.0", 100, 200, 24, 10).validate()
 
 
 def test_an_oidc_issuer_switches_the_authorizer_to_its_id_tokens(tmp_path):

@@ -12,6 +12,7 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from order_tracking.store import CONNECTIONS_BY_CUSTOMER
 
 from local.aws_services import FAKE_CREDENTIALS
 from local.iam import LocalIam
@@ -112,7 +113,7 @@ def test_a_role_may_make_the_calls_it_is_granted_and_no_other(system, stack):
     # The table's index counts as its own resource: connect may Query it (the per-customer cap).
     dynamodb.query(
         TableName=connections,
-        IndexName="byCustomer",
+        IndexName=CONNECTIONS_BY_CUSTOMER,
         KeyConditionExpression="customerId = :c",
         ExpressionAttributeValues={":c": {"S": "demo"}},
     )

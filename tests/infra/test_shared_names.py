@@ -1,0 +1,82 @@
+"""Names that infra/ (what is deployed), lambdas/ (what runs there) and the state machine share, and the
+defaults the docs state. Where importing across the deploy/runtime boundary would couple the two,
+each keeps its copy and this file proves the copies equal, in the synthesized template itself."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from handlers.emit import TransientFault
+from order_tracking.observability import Metric
+from order_tracking.store import CONNECTIONS_BY_CUSTOMER
+from order_tracking.tracking import EmitOutcome
+
+from infra import tables, tracking_workflow
+from infra.config import DEFAULTS, ROOT
+
+
+def definition(stack) -> dict:
+    (machine,) = stack.state_machines()
+    return json.loads(machine.definition)
+
+
+def states(node: dict):
+    """Every state of a definition, those inside Map iterators included."""
+    for state in node.get("States", {}).values():
+        yield state
+        for inner in ("Iterator", "ItemProcessor"):
+            if inner in state:
+                yield from states(state[inner])
+
+
+def test_the_connection_index_has_one_name(stack):
+    (connections,) = [t for t in stack.tables() if t.name.startswith("TablesConnections")]
+    (index,) = connections.global_secondary_indexes
+    assert index["IndexName"] == tables.CONNECTIONS_BY_CUSTOMER == CONNECTIONS_BY_CUSTOMER
+
+
+def test_the_state_machine_retries_the_error_emit_raises(stack):
+    retried = {name for state in states(definition(stack)) for rule in state.get("Retry", []) for name in rule["ErrorEquals"]}
+    assert TransientFault.__name__ == tracking_workflow.TRANSIENT_ERROR
+    assert TransientFault.__name__ in retried
+
+
+def test_the_state_machine_branches_only_on_outcomes_emit_returns(stack):
+    compared = {
+        choice["StringEquals"]
+        for state in states(definition(stack))
+        if state["Type"] == "Choice"
+        for choice in state["Choices"]
+        if choice.get("Variable") == "$.emit.outcome"
+    }
+    assert compared == {tracking_workflow.SUPERSEDED_OUTCOME} == {EmitOutcome.SUPERSEDED.value}
+    assert compared <= {outcome.value for outcome in EmitOutcome}
+
+
+def test_alarms_and_dashboard_read_only_metrics_the_handlers_publish(stack):
+    namespace = "OrderTracking/dev"
+    alarmed = {
+        r["Properties"]["MetricName"]
+        for r in stack.resources.values()
+        if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"].get("Namespace") == namespace
+    }
+    (dashboard,) = [r for r in stack.resources.values() if r["Type"] == "AWS::CloudWatch::Dashboard"]
+    body = "".join(part for part in dashboard["Properties"]["DashboardBody"]["Fn::Join"][1] if isinstance(part, str))
+    graphed = set(re.findall(r'\["OrderTracking/dev","(\w+)"', body))
+    published = {metric.value for metric in Metric}
+    assert alarmed and graphed, "the template has no application metric: the search below would prove nothing"
+    assert alarmed | graphed <= published, sorted((alarmed | graphed) - published)
+
+
+def test_the_defaults_the_docs_state_are_cdk_json_s(stack):
+    table = (ROOT / "docs" / "operations.md").read_text()
+    stated = dict(re.findall(r"^\| `(\w+)` \| (\d+) \|", table, re.M))
+    for pair in re.findall(r"^\| `(\w+)` / `(\w+)` \| (\d+) / (\d+) \|", table, re.M):
+        stated[pair[0]], stated[pair[1]] = pair[2], pair[3]
+    numeric = {key: value for key, value in DEFAULTS.items() if isinstance(value, int) and not isinstance(value, bool)}
+    assert numeric and {key: int(value) for key, value in stated.items() if key in numeric} == numeric
+    (track_order,) = [f for f in stack.functions().values() if f.handler == "handlers.track_order.handler"]
+    assert int(track_order.environment["MIN_DELAY_SECONDS"]) == DEFAULTS["minDelaySeconds"]
+    assert int(track_order.environment["MAX_DELAY_SECONDS"]) == DEFAULTS["maxDelaySeconds"]
+    assert int(track_order.environment["RETENTION_HOURS"]) == DEFAULTS["retentionHours"]
