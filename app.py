@@ -8,6 +8,7 @@ cdk.json is read here, as the CLI would, so both ways synthesize the same templa
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 
@@ -18,7 +19,7 @@ from infra.stack import OrderTrackingStack
 CDK_JSON = Path(__file__).with_name("cdk.json")
 
 
-def project_context(overrides: dict | None = None) -> dict:
+def project_context(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """cdk.json's context, then the CLI's (-c key=value, CDK_CONTEXT_JSON), then `overrides`."""
     context = dict(json.loads(CDK_JSON.read_text()).get("context", {}))
     context.update(json.loads(os.environ.get("CDK_CONTEXT_JSON") or "{}"))
@@ -26,7 +27,7 @@ def project_context(overrides: dict | None = None) -> dict:
     return context
 
 
-def build_app(outdir: str | None = None, context: dict | None = None) -> cdk.App:
+def build_app(outdir: str | None = None, context: dict[str, Any] | None = None) -> cdk.App:
     app = cdk.App(outdir=outdir or os.environ.get("CDK_OUTDIR", "cdk.out"), context=project_context(context))
     config = StackConfig.from_context(app)
     OrderTrackingStack(app, f"OrderTracking-{config.stage}", config=config)

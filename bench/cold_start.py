@@ -20,6 +20,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from local.synth import ROOT, ensure_synth
 from local.template import SynthesizedStack
@@ -62,7 +63,7 @@ def zipped_size(directory: Path) -> int:
     return buffer.tell()
 
 
-def main(argv: list[str] | None = None) -> dict:
+def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m bench.cold_start")
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args(argv)

@@ -27,6 +27,7 @@ import math
 import re
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import websockets
 
@@ -75,7 +76,7 @@ class CostRun:
         mode.aws.wrap_app(self.meter.wrap)
         self.sfn = mode.aws.client("stepfunctions")
 
-    async def measure(self, order_id: str, trackings: int) -> dict:
+    async def measure(self, order_id: str, trackings: int) -> dict[str, Any]:
         runtime = self.mode.runtime
         before = {k: (u.invocations, u.billed_ms) for k, u in runtime.usage.items()}
         self.meter.reset()
@@ -107,7 +108,7 @@ class CostRun:
         }
         return {"order": order_id, "trackings": trackings, "per_tracking": per_tracking, "per_million": price(per_tracking)}
 
-    def _finished(self, tracking_ids: list[str]) -> list[dict]:
+    def _finished(self, tracking_ids: list[str]) -> list[dict[str, Any]]:
         """Each tracking's execution once it has ended: its transitions and duration."""
         arn_of = executions_by_name(self.sfn)
         results = []
@@ -124,7 +125,7 @@ class CostRun:
         return results
 
 
-def price(per_tracking: dict) -> dict:
+def price(per_tracking: dict[str, Any]) -> dict[str, Any]:
     """Dollars per million trackings, by service."""
     lambda_cost = sum(
         f["invocations"] * prices.LAMBDA_PER_REQUEST + f["gb_seconds"] * prices.LAMBDA_ARM64_PER_GB_SECOND
@@ -159,7 +160,7 @@ def price(per_tracking: dict) -> dict:
     return rounded
 
 
-async def _main(trackings: int) -> dict:
+async def _main(trackings: int) -> dict[str, Any]:
     options = LocalOptions(
         ws_port=0,
         web_port=0,
@@ -179,7 +180,7 @@ async def _main(trackings: int) -> dict:
     return {"prices": f"AWS list prices, us-east-1, as of {prices.PRICES_DATE}", "orders": orders}
 
 
-def main(argv: list[str] | None = None) -> dict:
+def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m bench.cost")
     parser.add_argument("--trackings", type=int, default=5, help="trackings measured per seed order")
     args = parser.parse_args(argv)

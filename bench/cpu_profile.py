@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 RATE = 100  # samples per second
 PARTS = [
@@ -26,7 +27,7 @@ PARTS = [
 ]
 
 
-def start_sampling(pid: int, seconds: float, out: Path) -> subprocess.Popen:
+def start_sampling(pid: int, seconds: float, out: Path) -> subprocess.Popen[Any]:
     spy = shutil.which("py-spy") or str(Path(__file__).resolve().parent.parent / ".venv" / "bin" / "py-spy")
     return subprocess.Popen(
         [spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", str(RATE), "--gil",

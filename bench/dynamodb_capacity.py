@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 
 from local.aws_services import is_handler_dynamodb_call
@@ -50,8 +50,8 @@ class CapacityMeter:
             self.read_units, self.write_units = 0.0, 0.0
             self.calls.clear()
 
-    def wrap(self, app: Callable) -> Callable:
-        def metered(environ: dict[str, Any], start_response: Callable) -> Any:
+    def wrap(self, app: Callable[..., Any]) -> Callable[..., Any]:
+        def metered(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
             if not is_handler_dynamodb_call(environ):
                 return app(environ, start_response)
             body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
@@ -66,7 +66,7 @@ class CapacityMeter:
 
         return metered
 
-    def _record(self, request: dict, operation: str, before: int, after: int, response: bytes) -> None:
+    def _record(self, request: dict[str, Any], operation: str, before: int, after: int, response: bytes) -> None:
         table = request.get("TableName", "?")
         read = write = 0.0
         if operation in WRITES:
@@ -89,7 +89,7 @@ class CapacityMeter:
             self.write_units += write
             self.calls[f"{self.labels.get(table, table)}.{operation}"] += 1
 
-    def _item_size(self, request: dict) -> int:
+    def _item_size(self, request: dict[str, Any]) -> int:
         """The stored item's size in bytes by moto's measure, 0 if there is none."""
         key = request.get("Key")
         backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION]

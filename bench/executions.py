@@ -16,4 +16,5 @@ def executions_by_name(sfn: Any) -> dict[str, str]:
 
 def history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
     """An execution's history events (a tracking's execution has a few dozen)."""
-    return sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+    events: list[dict[str, Any]] = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+    return events

@@ -25,7 +25,10 @@ import resource
 import statistics
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from bench.load import ClientRecord, generate
 from bench.targets import LocalModeTarget, ReferenceServer
@@ -43,7 +46,7 @@ def percentiles_ms(samples: list[float]) -> dict[str, float | None]:
     return {f"p{p}": round(cuts[p - 1] * 1000, 1) for p in PERCENTILES}
 
 
-def measure(target, clients: int, deadline: float, token: str) -> dict:
+def measure(target: LocalModeTarget | ReferenceServer, clients: int, deadline: float, token: str) -> dict[str, Any]:
     target.start()
     try:
         before = target.usage()
@@ -54,9 +57,11 @@ def measure(target, clients: int, deadline: float, token: str) -> dict:
         schedule = target.schedule([r.tracking_id for r in records if r.tracking_id])
     finally:
         target.stop()
-    first = [r.arrivals[1] - r.sent_at for r in records if 1 in r.arrivals]
+    first = [r.arrivals[1] - r.sent_at for r in records if 1 in r.arrivals and r.sent_at is not None]
     lateness, unscheduled = [], 0
     for record in records:
+        if record.tracking_id is None:
+            continue
         for seq, arrived in record.arrivals.items():
             if seq > 1:
                 due = schedule.get((record.tracking_id, seq))
@@ -87,7 +92,7 @@ def ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 1) if a is not None and b else None
 
 
-def compare(runs: list[dict]) -> list[dict]:
+def compare(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """local mode / reference, per level: lateness and first-event percentiles, CPU, memory."""
     by_key = {(r["server"], r["clients"]): r for r in runs}
     rows = []
@@ -105,7 +110,7 @@ def compare(runs: list[dict]) -> list[dict]:
     return rows
 
 
-def plot(runs: list[dict], path) -> None:
+def plot(runs: list[dict[str, Any]], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -138,7 +143,7 @@ def _raise_open_file_limit() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the servers started below inherit it
 
 
-def main(argv: list[str] | None = None) -> dict:
+def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m bench.latency")
     parser.add_argument("--levels", default="100,500,1000", help="numbers of concurrent clients")
     parser.add_argument("--deadline", type=float, default=600, help="seconds each run may take at most")
@@ -149,7 +154,7 @@ def main(argv: list[str] | None = None) -> dict:
     _raise_open_file_limit()
     secret = local_signing_secret()
     token = mint(DEMO_CUSTOMER_ID, secret, 3 * 3600)
-    factories = {
+    factories: dict[str, Callable[[], LocalModeTarget | ReferenceServer]] = {
         "reference": lambda: ReferenceServer(args.min_delay, args.max_delay, secret),
         "local": lambda: LocalModeTarget(args.min_delay, args.max_delay),
     }
@@ -175,7 +180,7 @@ def main(argv: list[str] | None = None) -> dict:
     return report
 
 
-def _line(run: dict) -> str:
+def _line(run: dict[str, Any]) -> str:
     late, first = run["lateness_ms"], run["first_event_ms"]
     return (
         f"{run['server']:<20} {run['clients']:>5} clients: lateness p50/p95/p99 {late['p50']}/{late['p95']}/{late['p99']} ms, "

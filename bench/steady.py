@@ -23,9 +23,11 @@ import json
 import os
 import platform
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import cycle
 from pathlib import Path
+from typing import Any
 
 from bench.cpu_profile import start_sampling, summarise
 from bench.latency import RESULTS, _raise_open_file_limit, percentiles_ms
@@ -53,10 +55,10 @@ class Tally:
 
     def arrivals(self) -> list[tuple[float, str, int]]:
         """(epoch seconds, tracking id, seq) of every event received."""
-        return [(at, r.tracking_id, seq) for r in self.records for seq, at in r.arrivals.items()]
+        return [(at, r.tracking_id, seq) for r in self.records if r.tracking_id for seq, at in r.arrivals.items()]
 
 
-async def _loop(url: str, orders, tally: Tally, stop_at: float, handshakes: asyncio.Semaphore) -> None:
+async def _loop(url: str, orders: Iterator[str], tally: Tally, stop_at: float, handshakes: asyncio.Semaphore) -> None:
     """One client: track the next seed order to its end on a new connection, again and again."""
     while time.monotonic() < stop_at:
         record = ClientRecord(order_id=next(orders))
@@ -66,7 +68,7 @@ async def _loop(url: str, orders, tally: Tally, stop_at: float, handshakes: asyn
             await asyncio.sleep(0.5)
 
 
-async def _run(url: str, clients: int, warmup: float, window: float, *, main_pid: int, profile: Path | None) -> dict:
+async def _run(url: str, clients: int, warmup: float, window: float, *, main_pid: int, profile: Path | None) -> dict[str, Any]:
     tally = Tally()
     started = time.monotonic()
     stop_at = started + warmup + window
@@ -100,7 +102,7 @@ async def _run(url: str, clients: int, warmup: float, window: float, *, main_pid
     }
 
 
-def main(argv: list[str] | None = None) -> dict:
+def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m bench.steady")
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--warmup", type=float, default=20)
@@ -125,7 +127,7 @@ def main(argv: list[str] | None = None) -> dict:
                 args.clients,
                 args.warmup,
                 args.window,
-                main_pid=target.process.process.pid,
+                main_pid=target.process.pid,
                 profile=profile,
             )
         )
@@ -136,7 +138,10 @@ def main(argv: list[str] | None = None) -> dict:
         target.stop()
     events = len(in_window)
     lateness = [at - schedule[(t, seq)] for at, t, seq in in_window if seq > 1 and (t, seq) in schedule]
-    per_event = lambda cpu: round(cpu / events * 1000, 1) if events else None  # noqa: E731
+
+    def per_event(cpu: float) -> float | None:
+        return round(cpu / events * 1000, 1) if events else None
+
     result = {
         "label": args.label,
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),

@@ -16,6 +16,7 @@ import tempfile
 import threading
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from bench.executions import executions_by_name, history
 from bench.process_usage import Usage, usage_of
@@ -49,7 +50,8 @@ class LocalModeTarget:
         return self.process.ws_url.split("?", 1)[0]
 
     def usage(self) -> Usage:
-        return usage_of(self.process.process.pid)
+        assert self.process is not None
+        return usage_of(self.process.pid)
 
     def schedule(self, tracking_ids: list[str]) -> Schedule:
         sfn = local_client(self.process.aws_url, "stepfunctions")
@@ -87,7 +89,7 @@ class ReferenceServer:
             "SIGNING_SECRET": signing_secret,
             "SCHEDULE_LOG": str(self._log),
         }
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[Any] | None = None
         self.port: int | None = None
 
     def start(self) -> ReferenceServer:
@@ -98,12 +100,14 @@ class ReferenceServer:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        line = self.process.stdout.readline()
+        output = self.process.stdout
+        assert output is not None
+        line = output.readline()
         if not line.startswith("LISTENING "):
             self.stop()
-            raise RuntimeError(f"reference server did not start: {line}{self.process.stdout.read()}")
+            raise RuntimeError(f"reference server did not start: {line}{output.read()}")
         self.port = int(line.split()[1])
-        threading.Thread(target=self.process.stdout.read, daemon=True).start()  # keep its pipe drained
+        threading.Thread(target=output.read, daemon=True).start()  # keep its pipe drained
         return self
 
     @property
@@ -111,6 +115,7 @@ class ReferenceServer:
         return f"ws://127.0.0.1:{self.port}/"
 
     def usage(self) -> Usage:
+        assert self.process is not None
         return usage_of(self.process.pid)
 
     def schedule(self, tracking_ids: list[str]) -> Schedule:

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import jsii
 from aws_cdk import BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy
@@ -48,11 +49,11 @@ class _WithInstalledPackages:
     def __init__(self, packages: list[str]) -> None:
         self.packages = packages
 
-    def try_bundle(self, output_dir: str, *_args, **_options) -> bool:
+    def try_bundle(self, output_dir: str, *_args: Any, **_options: Any) -> bool:
         ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
         shutil.copytree(LAMBDAS_DIR, output_dir, dirs_exist_ok=True, ignore=ignore)
         for name in self.packages:
-            package_dir = Path(importlib.import_module(name).__file__).parent
+            package_dir = Path(str(importlib.import_module(name).__file__)).parent
             shutil.copytree(package_dir, Path(output_dir) / name, dirs_exist_ok=True, ignore=ignore)
         return True
 
@@ -65,7 +66,7 @@ class _PipInstallForLambda:
     def __init__(self, requirements: Path) -> None:
         self.requirements = requirements
 
-    def try_bundle(self, output_dir: str, *_args, **_options) -> bool:
+    def try_bundle(self, output_dir: str, *_args: Any, **_options: Any) -> bool:
         version = RUNTIME.name.removeprefix("python")
         subprocess.run(
             [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "-r", str(self.requirements),

@@ -152,7 +152,9 @@ class HostedClient(Construct):
         """BucketDeployment's provider is a CDK singleton at stack level; its findings, with why."""
         stack = Stack.of(self)
         provider = next(c for c in stack.node.children if c.node.id.startswith("Custom::CDKBucketDeployment"))
-        bucket_arn = stack.get_logical_id(self.bucket.node.default_child)
+        cfn_bucket = self.bucket.node.default_child
+        assert isinstance(cfn_bucket, s3.CfnBucket)
+        bucket_arn = stack.get_logical_id(cfn_bucket)
         for rule in (
             "IAM5[Action::s3:GetBucket*]",
             "IAM5[Action::s3:GetObject*]",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
@@ -62,7 +62,8 @@ class RealtimeApi(Construct):
             throttle=apigwv2.ThrottleSettings(rate_limit=throttle_rate_limit, burst_limit=throttle_burst_limit),
         )
         self.access_logs = logs.LogGroup(self, "AccessLogs", retention=log_retention, removal_policy=removal_policy)
-        cfn_stage: apigwv2.CfnStage = self.stage.node.default_child
+        cfn_stage = self.stage.node.default_child
+        assert isinstance(cfn_stage, apigwv2.CfnStage)
         cfn_stage.access_log_settings = apigwv2.CfnStage.AccessLogSettingsProperty(
             destination_arn=self.access_logs.log_group_arn, format=json.dumps(ACCESS_LOG_FORMAT)
         )
@@ -86,6 +87,26 @@ class RealtimeApi(Construct):
         account = apigw.CfnAccount(self, "Account", cloud_watch_role_arn=role.role_arn)
         account.apply_removal_policy(RemovalPolicy.RETAIN)
         cfn_stage.node.add_dependency(account)
+        self._management_acknowledged = False
+
+    def grant_post_to_connections(self, grantee: iam.IGrantable) -> None:
+        """`POST @connections/{id}` on this stage (the connection ids exist only at run time)."""
+        self.stage.grant_management_api_access(grantee)
+        if not self._management_acknowledged:
+            stack = Stack.of(self)
+            api_id = stack.get_logical_id(self._cfn_api())
+            acknowledge(
+                stack,
+                f"IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<{api_id}>/"
+                f"{self.stage.stage_name}/*/@connections/*]",
+                "Connection ids are created at run time; the grant is limited to this API, this stage and the @connections path.",
+            )
+            self._management_acknowledged = True
+
+    def _cfn_api(self) -> apigwv2.CfnApi:
+        child = self.api.node.default_child
+        assert isinstance(child, apigwv2.CfnApi)
+        return child
 
     @property
     def connections_endpoint(self) -> str:

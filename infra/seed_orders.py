@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_logs as logs
@@ -22,7 +23,7 @@ def load_seed_orders() -> tuple[str, dict[str, list[dict[str, str]]]]:
     return data["ownerCustomerId"], data["orders"]
 
 
-def order_item(order_id: str, customer_id: str, events: list[dict[str, str]]) -> dict:
+def order_item(order_id: str, customer_id: str, events: list[dict[str, str]]) -> dict[str, Any]:
     """An order as a DynamoDB item in the low-level (typed) JSON that PutItem takes."""
     return {
         "orderId": {"S": order_id},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
@@ -20,7 +22,7 @@ from infra.tracking_workflow import TrackingWorkflow
 
 
 class OrderTrackingStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig, **kwargs) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
 
         # Production keeps its data and logs when the stack goes; dev cleans up after itself.
@@ -110,29 +112,13 @@ class OrderTrackingStack(Stack):
         ping = functions.add("PingFunction", "ping", {})
         default = functions.add("DefaultFunction", "default", {})
 
-        self._grant_least_privilege(
-            tables=tables, workflow=workflow, api=api, connect=connect, disconnect=disconnect, track_order=track_order, emit=emit
-        )
-
-        api_id = self.get_logical_id(api.api.node.default_child)
-        acknowledge(
-            self,
-            f"IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<{api_id}>/{config.stage}/*/@connections/*]",
-            "Connection ids are created at run time; the grant is limited to this API, this stage and the @connections path.",
-        )
-        emit_id = self.get_logical_id(emit.node.default_child)
-        acknowledge(
-            workflow,
-            f"IAM5[Resource::<{emit_id}.Arn>:*]",
-            "CDK's LambdaInvoke grants the emit function and its versions (FunctionName:*); no other function.",
-        )
-        connections_id = self.get_logical_id(tables.connections.node.default_child)
-        acknowledge(
-            self,
-            f"IAM5[Resource::<{connections_id}.Arn>/index/*]",
-            "CDK's Table.grant covers a table's indexes as index/*; the connections table has one "
-            "(byCustomer, which $connect queries to enforce the per-customer cap).",
-        )
+        tables.grant_connect(connect)
+        tables.grant_disconnect(disconnect)
+        tables.grant_track_order(track_order)
+        tables.grant_emit(emit)
+        workflow.grant_start(track_order)
+        api.grant_post_to_connections(track_order)
+        api.grant_post_to_connections(emit)
         acknowledge_stack_findings(self)
 
         api.add_route("$connect", connect, authorizer=auth.authorizer)
@@ -170,6 +156,30 @@ class OrderTrackingStack(Stack):
             alarm_email=config.alarm_email,
         )
 
+        self._outputs(
+            config,
+            api=api,
+            workflow=workflow,
+            tables=tables,
+            auth=auth,
+            client=client,
+            monitoring=monitoring,
+            dead_letters=dead_letters,
+        )
+
+    def _outputs(
+        self,
+        config: StackConfig,
+        *,
+        api: RealtimeApi,
+        workflow: TrackingWorkflow,
+        tables: Tables,
+        auth: Authentication,
+        client: HostedClient,
+        monitoring: Monitoring,
+        dead_letters: sqs.IQueue,
+    ) -> None:
+        """What a user, `make token` and `make smoke` read from the deployed stack."""
         CfnOutput(self, "ClientUrl", value=client.url, description="open this page (add ?token=… from make token)")
         CfnOutput(self, "WebSocketUrl", value=api.stage.url, description="wss:// endpoint for the client")
         CfnOutput(
@@ -185,18 +195,3 @@ class OrderTrackingStack(Stack):
         CfnOutput(self, "DashboardName", value=monitoring.dashboard.dashboard_name)
         CfnOutput(self, "AlarmTopicArn", value=monitoring.topic.topic_arn, description="subscribe to be told of alarms")
         CfnOutput(self, "DeadLetterQueueUrl", value=dead_letters.queue_url, description="failed trackings")
-
-    @staticmethod
-    def _grant_least_privilege(*, tables, workflow, api, connect, disconnect, track_order, emit) -> None:
-        """Each function gets the calls it makes, on the tables it touches."""
-        tables.connections.grant(connect, "dynamodb:PutItem", "dynamodb:Query")
-        tables.connections.grant(disconnect, "dynamodb:DeleteItem")
-        tables.trackings.grant(disconnect, "dynamodb:UpdateItem")
-        tables.connections.grant(track_order, "dynamodb:GetItem", "dynamodb:UpdateItem")
-        tables.trackings.grant(track_order, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
-        tables.orders.grant(track_order, "dynamodb:GetItem")
-        tables.trackings.grant(emit, "dynamodb:GetItem", "dynamodb:UpdateItem")
-        tables.connections.grant(emit, "dynamodb:UpdateItem")  # the send lease
-        workflow.state_machine.grant_start_execution(track_order)
-        api.stage.grant_management_api_access(emit)
-        api.stage.grant_management_api_access(track_order)

@@ -6,8 +6,9 @@ disposable: `make destroy` removes them."""
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.compliance import acknowledge
@@ -34,6 +35,13 @@ class Tables(Construct):
         self.trackings = self._table("Trackings", "trackingId")
         # One item per order: its owner and its event list (seeded at deploy by SeedOrders).
         self.orders = self._table("Orders", "orderId", ttl=False)
+        connections_id = Stack.of(self).get_logical_id(self._cfn(self.connections))
+        acknowledge(
+            Stack.of(self),
+            f"IAM5[Resource::<{connections_id}.Arn>/index/*]",
+            f"CDK's Table.grant covers a table's indexes as index/*; the connections table has one "
+            f"({CONNECTIONS_BY_CUSTOMER}, which $connect queries to enforce the per-customer cap).",
+        )
         if not production:
             acknowledge(
                 self,
@@ -41,6 +49,30 @@ class Tables(Construct):
                 "Dev tables hold demo data and trackings that expire within a day; production "
                 "(-c production=true, default for stage prod) turns point-in-time recovery on.",
             )
+
+    # Least privilege: each handler gets the calls it makes (lambdas/order_tracking/store.py), on the
+    # tables it touches.
+    def grant_connect(self, grantee: iam.IGrantable) -> None:
+        self.connections.grant(grantee, "dynamodb:PutItem", "dynamodb:Query")
+
+    def grant_disconnect(self, grantee: iam.IGrantable) -> None:
+        self.connections.grant(grantee, "dynamodb:DeleteItem")
+        self.trackings.grant(grantee, "dynamodb:UpdateItem")
+
+    def grant_track_order(self, grantee: iam.IGrantable) -> None:
+        self.connections.grant(grantee, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        self.trackings.grant(grantee, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+        self.orders.grant(grantee, "dynamodb:GetItem")
+
+    def grant_emit(self, grantee: iam.IGrantable) -> None:
+        self.trackings.grant(grantee, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        self.connections.grant(grantee, "dynamodb:UpdateItem")  # the send lease
+
+    @staticmethod
+    def _cfn(table: dynamodb.Table) -> dynamodb.CfnTable:
+        child = table.node.default_child
+        assert isinstance(child, dynamodb.CfnTable)
+        return child
 
     def _table(self, construct_id: str, partition_key: str, ttl: bool = True) -> dynamodb.Table:
         return dynamodb.Table(

@@ -24,13 +24,16 @@ the same write makes a repeated emit store and send its event once.
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration, Fn, RemovalPolicy
+from aws_cdk import Aws, Duration, Fn, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
+
+from infra.compliance import acknowledge
 
 SUPERSEDED_ERROR = "Tracking.Superseded"
 # Names the emit handler uses (lambdas/ is runtime code, not imported here):
@@ -159,3 +162,18 @@ class TrackingWorkflow(Construct):
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
         )
+        emit_id = Stack.of(self).get_logical_id(_cfn_function(emit_function))
+        acknowledge(
+            self,
+            f"IAM5[Resource::<{emit_id}.Arn>:*]",
+            "CDK's LambdaInvoke grants the emit function and its versions (FunctionName:*); no other function.",
+        )
+
+    def grant_start(self, grantee: iam.IGrantable) -> None:
+        self.state_machine.grant_start_execution(grantee)
+
+
+def _cfn_function(function: lambda_.IFunction) -> lambda_.CfnFunction:
+    child = function.node.default_child
+    assert isinstance(child, lambda_.CfnFunction)
+    return child

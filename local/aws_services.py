@@ -63,11 +63,11 @@ class LambdaInvokeMiddleware:
     """WSGI: answers `POST /2015-03-31/functions/{name}/invocations` with a local handler run and
     passes every other request to moto. Function errors come back as the Lambda API reports them."""
 
-    def __init__(self, app: Callable, runtime_of: Callable[[], LambdaRuntime | None]) -> None:
+    def __init__(self, app: Callable[..., Any], runtime_of: Callable[[], LambdaRuntime | None]) -> None:
         self.app = app
         self.runtime_of = runtime_of
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         match = INVOKE_PATH.match(environ.get("PATH_INFO", ""))
         runtime = self.runtime_of()
         if environ.get("REQUEST_METHOD") != "POST" or not match or runtime is None:
@@ -103,10 +103,10 @@ class LambdaInvokeMiddleware:
 class DynamoDbFaults:
     """WSGI: a handler's DynamoDB call fails as the fault plan says (throttled or 500), else passes."""
 
-    def __init__(self, app: Callable) -> None:
+    def __init__(self, app: Callable[..., Any]) -> None:
         self.app = app
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if is_handler_dynamodb_call(environ) and PLAN.strike("dynamodb"):
             return _dynamodb_fault(start_response)
         return self.app(environ, start_response)
@@ -115,11 +115,11 @@ class DynamoDbFaults:
 class DynamoDbRouter:
     """WSGI: DynamoDB API calls go to moto's DynamoDB in its own process, everything else to `app`."""
 
-    def __init__(self, app: Callable, dynamodb: DynamoDbProcess) -> None:
+    def __init__(self, app: Callable[..., Any], dynamodb: DynamoDbProcess) -> None:
         self.app = app
         self.dynamodb = dynamodb
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
             return self.dynamodb.forward(environ, start_response)
         return self.app(environ, start_response)
@@ -132,7 +132,7 @@ def is_handler_dynamodb_call(environ: dict[str, Any]) -> bool:
     )
 
 
-def _dynamodb_fault(start_response: Callable) -> list[bytes]:
+def _dynamodb_fault(start_response: Callable[..., Any]) -> list[bytes]:
     if PLAN.choice([True, False]):
         payload = {
             "__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException",
@@ -143,11 +143,11 @@ def _dynamodb_fault(start_response: Callable) -> list[bytes]:
     return _respond(start_response, "500 Internal Server Error", payload, {"x-amzn-ErrorType": "InternalServerError"})
 
 
-def _respond(start_response: Callable, status: str, payload: Any, headers: dict[str, str]) -> list[bytes]:
+def _respond(start_response: Callable[..., Any], status: str, payload: Any, headers: dict[str, str]) -> list[bytes]:
     return _respond_bytes(start_response, status, json.dumps(payload).encode(), {"Content-Type": "application/json", **headers})
 
 
-def _respond_bytes(start_response: Callable, status: str, body: bytes, headers: dict[str, str]) -> list[bytes]:
+def _respond_bytes(start_response: Callable[..., Any], status: str, body: bytes, headers: dict[str, str]) -> list[bytes]:
     start_response(status, [("Content-Length", str(len(body))), ("x-amzn-RequestId", str(uuid.uuid4())), *headers.items()])
     return [body]
 
@@ -157,11 +157,11 @@ class IamEnforcement:
     knows, and its role must allow the action on the resources it names (local/iam.py). Refusals
     come in each service's error shape. Requests that are no AWS API call (moto's own /moto-api) pass."""
 
-    def __init__(self, app: Callable, iam: LocalIam) -> None:
+    def __init__(self, app: Callable[..., Any], iam: LocalIam) -> None:
         self.app = app
         self.iam = iam
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")}
         if environ.get("CONTENT_TYPE"):
             headers["content-type"] = environ["CONTENT_TYPE"]
@@ -203,7 +203,9 @@ class LocalAws:
         self.host = host
         self.dynamodb: DynamoDbProcess | None = None
         self._dynamodb_process = dynamodb_process
-        app = LambdaInvokeMiddleware(DynamoDbFaults(moto_patches.CachingDispatcher(create_backend_app)), lambda: self.runtime)
+        app: Callable[..., Any] = LambdaInvokeMiddleware(
+            DynamoDbFaults(moto_patches.CachingDispatcher(create_backend_app)), lambda: self.runtime
+        )
         if iam is not None:
             app = IamEnforcement(app, iam)
         self._server = KeepAliveWsgiServer(host, port, app)
@@ -217,7 +219,7 @@ class LocalAws:
         self._thread.start()
         return self
 
-    def wrap_app(self, wrapper: Callable[[Callable], Callable]) -> None:
+    def wrap_app(self, wrapper: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
         """Put a WSGI middleware in front of every request (the benchmarks meter DynamoDB this way)."""
         self._server.app = wrapper(self._server.app)
 
@@ -246,7 +248,7 @@ class LocalAws:
             "AWS_ENDPOINT_URL_SQS": self.endpoint,
         }
 
-    def client(self, service: str):
+    def client(self, service: str) -> Any:
         return local_client(self.endpoint, service)
 
     def provision(self, stack: SynthesizedStack, secret_value: str) -> None:
@@ -255,6 +257,7 @@ class LocalAws:
             if len(roles) > 1:
                 raise NotImplementedError("local mode signs every state machine's tasks as one role; this stack has several")
             for role in roles:
+                assert role is not None, "a state machine without a role"
                 credentials = self.iam.credentials(role, "states")
                 moto_patches.sign_interpreter_calls_as(credentials.access_key, credentials.secret_key, credentials.session_token)
             for spec in stack.functions().values():  # minted now, so the DynamoDB process knows them all
@@ -267,7 +270,7 @@ class LocalAws:
         provision(stack, self.client, secret_value)
 
 
-def local_client(endpoint: str, service: str):
+def local_client(endpoint: str, service: str) -> Any:
     """A boto3 client for one of local mode's services at `endpoint`, with its fake credentials."""
     return boto3.client(
         service,

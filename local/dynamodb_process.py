@@ -44,13 +44,14 @@ class DynamoDbProcess:
             self._control.send(command)
             return self._control.recv()
 
-    def configure_faults(self, settings: dict) -> None:
+    def configure_faults(self, settings: dict[str, Any]) -> None:
         self._ask("configure", settings)
 
-    def fault_report(self) -> dict:
-        return self._ask("report")
+    def fault_report(self) -> dict[str, Any]:
+        report: dict[str, Any] = self._ask("report")
+        return report
 
-    def forward(self, environ: dict[str, Any], start_response: Callable) -> list[bytes]:
+    def forward(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         """WSGI: send one request to the child as it came (headers, signature and all) and relay its answer."""
         connection = getattr(self._local, "connection", None)
         if connection is None:
@@ -90,7 +91,7 @@ def _serve(host: str, iam: LocalIam | None, control: Any) -> None:
     from local.faults import PLAN
     from local.wsgi_server import KeepAliveWsgiServer
 
-    app: Callable = DynamoDbFaults(create_backend_app("dynamodb"))
+    app: Callable[..., Any] = DynamoDbFaults(create_backend_app("dynamodb"))
     if iam is not None:
         app = IamEnforcement(app, iam)
     server = KeepAliveWsgiServer(host, 0, app)

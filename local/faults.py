@@ -29,7 +29,7 @@ class FaultPlan:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _elsewhere: dict[str, Any] = field(default_factory=dict)
 
-    def configure(self, settings: dict) -> None:
+    def configure(self, settings: dict[str, Any]) -> None:
         with self._lock:
             for kind in KINDS:
                 if kind in settings:
@@ -60,18 +60,17 @@ class FaultPlan:
             self.injected[kind] += 1
             return True
 
-    def choice(self, options: list) -> object:
+    def choice(self, options: list[Any]) -> object:
         with self._lock:
             return self._random.choice(options)
 
-    def report(self) -> dict:
+    def report(self) -> dict[str, Any]:
         with self._lock:
-            report = {"probabilities": dict(self.probabilities), "injected": dict(self.injected)}
+            probabilities, injected = dict(self.probabilities), dict(self.injected)
             elsewhere = dict(self._elsewhere)
         for kind, process in elsewhere.items():
-            injected = process.fault_report()["injected"]
-            report["injected"][kind] = injected[kind]
-        return report
+            injected[kind] = process.fault_report()["injected"][kind]
+        return {"probabilities": probabilities, "injected": injected}
 
 
 # One plan per local mode process, shared by the stand-ins.

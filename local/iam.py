@@ -54,7 +54,7 @@ class Statement:
 
 
 @lru_cache(maxsize=4096)
-def _pattern(pattern: str) -> re.Pattern:
+def _pattern(pattern: str) -> re.Pattern[str]:
     # IAM knows only * and ?: fnmatch's [] classes are escaped.
     return re.compile(fnmatch.translate(pattern.replace("[", "[[]")))
 
@@ -129,7 +129,7 @@ class LocalIam:
 
     @classmethod
     def from_stack(cls, stack: SynthesizedStack) -> LocalIam:
-        resolver = _PolicyResolver(stack.resources, stack.resolver.pseudo["AWS::StackName"])
+        resolver = _PolicyResolver(stack.resources, stack.stack_name)
         roles: dict[str, list[Statement]] = {lid: [] for lid, r in stack.resources.items() if r["Type"] == "AWS::IAM::Role"}
         for logical_id, statements in roles.items():
             for inline in stack.resources[logical_id]["Properties"].get("Policies", []):
@@ -221,5 +221,5 @@ def _resolve_resource(value: Any, resolver: Resolver) -> str:
         return "\0unresolvable"  # matches no request: a grant local mode cannot read grants nothing
 
 
-def _as_list(value: Any) -> list:
+def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]

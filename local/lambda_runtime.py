@@ -18,8 +18,10 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
 from local.iam import LocalIam
@@ -65,7 +67,7 @@ class LambdaContext:
 
 # -- inside a worker process -------------------------------------------------------------------
 
-_handler = None
+_handler: Callable[[Any, Any], Any] | None = None
 
 
 def _worker_init(code_dir: str, handler: str, environment: dict[str, str]) -> None:
@@ -81,7 +83,7 @@ class _Timeout(Exception):
     pass
 
 
-def _on_alarm(signum, frame) -> None:
+def _on_alarm(signum: int, frame: FrameType | None) -> None:
     raise _Timeout()
 
 
@@ -94,6 +96,7 @@ def _worker_invoke(event: Any, name: str, arn: str, memory_mb: int, timeout_seco
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, timeout_seconds)
     try:
+        assert _handler is not None, "the worker was not initialised"
         status, value = "ok", _handler(event, LambdaContext(name, arn, memory_mb, deadline))
     except _Timeout:
         status, value = (

@@ -14,6 +14,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from typing import Any
 
 from local.fault_hooks import FAULTS_PATH, OUTAGE_PATH, TOKEN_ENV, TOKEN_HEADER
 from local.synth import ROOT
@@ -28,7 +29,7 @@ class LocalModeProcess:
         self.startup_timeout = startup_timeout
         self.lines: list[str] = []
         self.urls: dict[str, str] = {}
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[Any] | None = None
         self.fault_token = secrets.token_urlsafe(24)  # this run's key to the fault hooks
 
     def start(self) -> LocalModeProcess:
@@ -43,8 +44,11 @@ class LocalModeProcess:
         )
         ready = threading.Event()
 
+        output = self.process.stdout
+        assert output is not None
+
         def pump() -> None:
-            for line in self.process.stdout:
+            for line in output:
                 self.lines.append(line.rstrip())
                 match = READY.match(line)
                 if match:
@@ -57,6 +61,11 @@ class LocalModeProcess:
             self.stop()
             raise RuntimeError("local mode did not start:\n" + "\n".join(self.lines[-40:]))
         return self
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, "not started"
+        return self.process.pid
 
     @property
     def ws_url(self) -> str:
@@ -75,10 +84,10 @@ class LocalModeProcess:
         status, _ = self.fault_hook(f"{OUTAGE_PATH}?seconds={seconds}", b"")
         assert status == 202
 
-    def faults(self, settings: dict | None = None) -> dict:
+    def faults(self, settings: dict[str, Any] | None = None) -> dict[str, Any]:
         """Set the fault plan (local/faults.py) with `settings`, or read it; returns the plan."""
         status, plan = self.fault_hook(FAULTS_PATH, json.dumps(settings).encode() if settings is not None else None)
-        assert status == 200, plan
+        assert status == 200 and isinstance(plan, dict), plan
         return plan
 
     def fault_hook(self, path: str, data: bytes | None) -> tuple[int, object]:

@@ -95,7 +95,7 @@ class ManagementApp:
     def __init__(self, registry: ConnectionRegistry) -> None:
         self.registry = registry
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable) -> list[bytes]:
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         status, payload = handle(self.registry, environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), body)

@@ -31,11 +31,13 @@ import random
 import re
 import sys
 import threading
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import boto3
-from jsonpath_ng import parse as jsonpath_parse
-from jsonpath_ng.ext import parse as jsonpath_ext_parse
+from jsonpath_ng.ext.parser import parse as jsonpath_ext_parse
+from jsonpath_ng.parser import parse as jsonpath_parse
 from moto.core.config import default_user_config
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.stepfunctions.parser import utils as parser_utils
@@ -49,7 +51,7 @@ from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 _applied = False
 
 
-def _math_random_end_exclusive(self, env) -> None:
+def _math_random_end_exclusive(self: Any, env: Any) -> None:
     self.argument_list.eval(env=env)
     args = env.stack.pop()
     seed = args.pop() if self.argument_list.size == 3 else None
@@ -66,14 +68,14 @@ _parse_lock = threading.Lock()
 
 
 @lru_cache(maxsize=64)
-def _parse_tree(definition: str):
+def _parse_tree(definition: str) -> Any:
     with _parse_lock:  # ANTLR's shared caches are not safe for concurrent first parses
         return _original_parse(definition)[1]
 
 
-def _parse_cached(definition: str):
+def _parse_cached(definition: str) -> tuple[Any, Any]:
     tree = _parse_tree(definition)
-    return asl_parser.Preprocessor().visit(tree), tree
+    return asl_parser.Preprocessor().visit(tree), tree  # type: ignore[attr-defined]  # moto imports it there
 
 
 # Who the interpreter's service calls sign as: moto signs them as "ak"/"sk"; on AWS a state machine's
@@ -89,7 +91,7 @@ def sign_interpreter_calls_as(access_key: str, secret_key: str, session_token: s
 
 
 @lru_cache(maxsize=64)
-def _cached_client(region: str, service: str):
+def _cached_client(region: str, service: str) -> Any:
     client = _original_client_for(region=region, service=service)
     if not _interpreter_credentials:
         return client
@@ -102,7 +104,7 @@ def _cached_client(region: str, service: str):
     )
 
 
-def _client_for(region: str, service: str, state_credentials=None):
+def _client_for(region: str, service: str, state_credentials: Any = None) -> Any:
     # moto's own function ignores `state_credentials` (a task's cross-account role), and every
     # lambda:invoke task passes one: caching by (region, service) alone loses nothing.
     return _cached_client(region, service)
@@ -111,11 +113,11 @@ def _client_for(region: str, service: str, state_credentials=None):
 class CachingDispatcher(DomainDispatcherApplication):
     """moto's WSGI dispatcher, remembering which backend app serves a SigV4-signed service and region."""
 
-    def __init__(self, create_app) -> None:
+    def __init__(self, create_app: Callable[..., Any]) -> None:
         super().__init__(create_app)
         self._apps: dict[tuple[str, str, str], object] = {}
 
-    def get_application(self, environ):
+    def get_application(self, environ: dict[str, Any]) -> Any:
         scope = re.search(r"Credential=[^/]+/\d+/([^/]+)/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
         if scope is None or environ.get("PATH_INFO", "").startswith("/moto-api"):
             return super().get_application(environ)
@@ -150,10 +152,11 @@ def prune_finished_executions(keep_seconds: float = 60.0) -> int:
     return pruned
 
 
-def _as_utc(moment) -> datetime.datetime:
+def _as_utc(moment: Any) -> datetime.datetime:
     if isinstance(moment, (int, float)):
         return datetime.datetime.fromtimestamp(moment, datetime.UTC)
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+    found: datetime.datetime = moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+    return found
 
 
 def apply() -> None:
@@ -162,13 +165,13 @@ def apply() -> None:
     if _applied:
         return
     default_user_config["stepfunctions"]["execute_state_machine"] = True
-    math_random.MathRandom._eval_body = _math_random_end_exclusive
-    asl_parser.AmazonStateLanguageParser.parse = staticmethod(_parse_cached)
+    math_random.MathRandom._eval_body = _math_random_end_exclusive  # type: ignore[method-assign]
+    asl_parser.AmazonStateLanguageParser.parse = staticmethod(_parse_cached)  # type: ignore[method-assign]
     # Every module of the interpreter that imported moto's function by name (lambda, sqs, dynamodb...).
     for value in [boto_client, lambda_eval_utils, *vars(state_task_service_factory).values()]:
         module = sys.modules.get(getattr(value, "__module__", ""), value)
         if getattr(module, "boto_client_for", None) is _original_client_for:
             module.boto_client_for = _client_for
-    json_path.parse = lru_cache(maxsize=1024)(jsonpath_ext_parse)
-    result_path.parse = lru_cache(maxsize=1024)(jsonpath_parse)
+    json_path.parse = lru_cache(maxsize=1024)(jsonpath_ext_parse)  # type: ignore[attr-defined]
+    result_path.parse = lru_cache(maxsize=1024)(jsonpath_parse)  # type: ignore[attr-defined]
     _applied = True

@@ -94,4 +94,4 @@ def _signature(request: SignedRequest, signed: list[str], scope: tuple[str, str,
     aws_request.context["timestamp"] = stamp
     signer = SigV4Auth(Credentials(key, secret), service, region)
     canonical = signer.canonical_request(aws_request)
-    return signer.signature(signer.string_to_sign(aws_request, canonical), aws_request)
+    return str(signer.signature(signer.string_to_sign(aws_request, canonical), aws_request))

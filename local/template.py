@@ -136,7 +136,7 @@ class Resolver:
 
     def ref(self, logical_id: str) -> str:
         if logical_id in self.pseudo:
-            return self.pseudo[logical_id]
+            return str(self.pseudo[logical_id])
         kind = self.resources[logical_id]["Type"]
         if kind == "AWS::StepFunctions::StateMachine":
             return local_arn(kind, logical_id)
@@ -147,7 +147,7 @@ class Resolver:
         if kind == "AWS::SQS::Queue":
             return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{logical_id}"  # its URL
         if kind == "AWS::ApiGatewayV2::Stage":
-            return self.resources[logical_id]["Properties"]["StageName"]
+            return str(self.resources[logical_id]["Properties"]["StageName"])
         return logical_id  # tables, functions, roles, log groups: named by their logical id
 
     def get_att(self, logical_id: str, attribute: str) -> str:
@@ -181,7 +181,7 @@ class Resolver:
     def _sub(self, arg: Any) -> str:
         text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
 
-        def replace(match: re.Match) -> str:
+        def replace(match: re.Match[str]) -> str:
             name = match.group(1)
             if name in variables:
                 return str(variables[name])
@@ -212,6 +212,7 @@ class SynthesizedStack:
         self.cdk_out = cdk_out
         self.template = template
         self.resources: dict[str, Any] = template["Resources"]
+        self.stack_name = stack_name
         self.resolver = Resolver(self.resources, stack_name)
 
     @classmethod
@@ -309,7 +310,7 @@ class SynthesizedStack:
         # arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{function arn}/invocations
         for part in uri["Fn::Join"][1]:
             if isinstance(part, dict) and "Fn::GetAtt" in part:
-                return part["Fn::GetAtt"][0]
+                return str(part["Fn::GetAtt"][0])
         raise ValueError(f"integration without a Lambda function: {uri}")
 
     def state_machines(self) -> list[StateMachineSpec]:
@@ -353,7 +354,7 @@ class SynthesizedStack:
             return {}
         ((_, policy),) = policies.items()
         config = policy["Properties"]["ResponseHeadersPolicyConfig"].get("SecurityHeadersConfig", {})
-        resolver = _EndpointResolver(self.resources, self.resolver.pseudo["AWS::StackName"], websocket_endpoint)
+        resolver = _EndpointResolver(self.resources, self.stack_name, websocket_endpoint)
         headers = {}
         if "ContentSecurityPolicy" in config:
             headers["Content-Security-Policy"] = resolver.resolve(config["ContentSecurityPolicy"]["ContentSecurityPolicy"])
@@ -386,5 +387,5 @@ class SynthesizedStack:
 def _logical_id_of_arn(value: Any) -> str | None:
     """`X` of a `{"Fn::GetAtt": ["X", "Arn"]}` (how CDK points a function or state machine at its role)."""
     if isinstance(value, dict) and isinstance(value.get("Fn::GetAtt"), list):
-        return value["Fn::GetAtt"][0]
+        return str(value["Fn::GetAtt"][0])
     return None

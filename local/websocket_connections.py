@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from websockets.frames import Opcode
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
 from websockets.protocol import State
 from websockets.server import ServerProtocol
@@ -93,6 +93,8 @@ async def read_messages(
             return
         live.protocol.receive_data(data)
         for frame in live.protocol.events_received():
+            if not isinstance(frame, Frame):
+                continue  # a server's protocol receives only frames after the handshake
             if not live.open or frame.opcode not in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):
                 continue  # control frames: the protocol already answered pings and closes
             if frame.opcode is Opcode.BINARY or (frame.opcode is Opcode.CONT and not fragments):
@@ -101,7 +103,7 @@ async def read_messages(
             if len(frame.data) > MAX_FRAME_BYTES:
                 live.close(MESSAGE_TOO_BIG, "Frame size exceeds the 32 KB limit")
                 continue
-            fragments = [frame.data] if frame.opcode is Opcode.TEXT else [*fragments, frame.data]
+            fragments = [bytes(frame.data)] if frame.opcode is Opcode.TEXT else [*fragments, bytes(frame.data)]
             if frame.fin:
                 message, fragments = b"".join(fragments), []
                 live.last_message = time.monotonic()

@@ -35,7 +35,7 @@ import base64
 import json
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from typing import Any
@@ -132,7 +132,7 @@ class WebSocketGateway:
         self._executor = ThreadPoolExecutor(max_workers=invoke_threads, thread_name_prefix="route")
         self._server: asyncio.base_events.Server | None = None
         self._live: dict[str, LiveConnection] = {}
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self.head_timeout = head_timeout
         self._half_open = HalfOpen(max_half_open)
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -169,7 +169,8 @@ class WebSocketGateway:
     async def outage(self, seconds: float) -> None:
         """Crash and restart the WebSocket side: abort every connection, refuse new ones for `seconds`."""
         self.console.log("ERROR", f"fault: WebSocket side down for {seconds:g} s ({len(self._live)} connections dropped)")
-        self._server.close()
+        if self._server is not None:
+            self._server.close()
         for live in list(self._live.values()):
             live.close_reason = (1006, "outage")
             live.writer.transport.abort()
@@ -183,7 +184,7 @@ class WebSocketGateway:
     async def _invoke_function(self, function: str, event: dict[str, Any]) -> Invocation:
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._invoke_blocking, function, event)
 
-    def _spawn(self, coroutine) -> None:
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -289,7 +290,13 @@ class WebSocketGateway:
     def _websocket_path(self, target: str) -> bool:
         return urlsplit(target).path in ("/", f"/{self.api.stage_name}", f"/{self.api.stage_name}/")
 
-    async def _websocket(self, reader, writer, head: RequestHead, leave_half_open: Callable[[], None]) -> None:
+    async def _websocket(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        head: RequestHead,
+        leave_half_open: Callable[[], None],
+    ) -> None:
         protocol = ServerProtocol(max_size=self.max_message_bytes)
         connection_id = new_connection_id()
         try:
@@ -298,9 +305,10 @@ class WebSocketGateway:
                 self.console.log("REFUSED", f"handshake refused: HTTP 403 (no WebSocket at {urlsplit(head.target).path})")
                 return
             protocol.receive_data(head.raw)
-            (request,) = [e for e in protocol.events_received() if isinstance(e, Request)] or [None]
+            requests = [e for e in protocol.events_received() if isinstance(e, Request)]
+            request = requests[0] if len(requests) == 1 else None
             accepted = protocol.accept(request) if request is not None else None
-            if accepted is None or accepted.status_code != 101:
+            if request is None or accepted is None or accepted.status_code != 101:
                 # Malformed upgrade: answered before the authorizer or $connect run, as API Gateway does.
                 await _refuse(writer, protocol, 400, "Bad Request", already_answered=request is None)
                 self.console.log("REFUSED", "handshake refused: HTTP 400 (not a valid WebSocket upgrade)", connection_id)
@@ -329,7 +337,7 @@ class WebSocketGateway:
         status = 500 if invocation.error else int((invocation.payload or {}).get("statusCode", 200))
         return status, identity
 
-    async def _authorize(self, spec: AuthorizerSpec, connection_id: str, head: RequestHead) -> tuple[int, dict | None]:
+    async def _authorize(self, spec: AuthorizerSpec, connection_id: str, head: RequestHead) -> tuple[int, dict[str, Any] | None]:
         """(0, authorizer context) when admitted, else (HTTP status, None)."""
         query = dict(parse_qsl(urlsplit(head.target).query, keep_blank_values=True))
         for source in spec.identity_source:
@@ -353,7 +361,9 @@ class WebSocketGateway:
 
     # -- an open connection ------------------------------------------------------------------------
 
-    async def _connected(self, reader, writer, live: LiveConnection, head: RequestHead) -> None:
+    async def _connected(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, live: LiveConnection, head: RequestHead
+    ) -> None:
         connection_id = live.connection_id
         self._live[connection_id] = live
         self.registry.add(
@@ -383,7 +393,7 @@ class WebSocketGateway:
             self.console.log("CLOSE", f"code {code} {reason}".rstrip(), connection_id)
             self._spawn(self._disconnect(live, code, reason))
 
-    def _threadsafe(self, method: Callable, *args: Any) -> Any:
+    def _threadsafe(self, method: Callable[..., Any], *args: Any) -> Any:
         """Run a LiveConnection method on the loop; callable from the loop or from another thread."""
         try:
             running = asyncio.get_running_loop()
@@ -391,6 +401,7 @@ class WebSocketGateway:
             running = None
         if running is self.loop:
             return method(*args)
+        assert self.loop is not None, "the gateway has not started"
         return asyncio.run_coroutine_threadsafe(_call(method, *args), self.loop).result(timeout=5)
 
     async def _message(self, live: LiveConnection, body: str) -> None:
@@ -417,16 +428,16 @@ class WebSocketGateway:
             route_key = None
         if invocation.error:
             if route_key is not None:
-                error = invocation.error
+                failure = invocation.error
                 self.console.log(
-                    "ERROR", f"{route_key}: {error.get('errorType')}: {error.get('errorMessage')}", live.connection_id
+                    "ERROR", f"{route_key}: {failure.get('errorType')}: {failure.get('errorMessage')}", live.connection_id
                 )
             live.send(
                 json.dumps({"message": "Internal server error", "connectionId": live.connection_id, "requestId": request_id})
             )
             return
         reply = invocation.payload if isinstance(invocation.payload, dict) else {}
-        if self.api.routes[route_key].return_response and reply.get("body") is not None:
+        if route_key is not None and self.api.routes[route_key].return_response and reply.get("body") is not None:
             self.console.log("REPLY", str(reply["body"])[:160], live.connection_id)
             live.send(str(reply["body"]))
 
@@ -441,11 +452,13 @@ class WebSocketGateway:
             self.console.log("ERROR", f"$disconnect: {invocation.error.get('errorMessage')}", live.connection_id)
 
 
-async def _call(method: Callable, *args: Any) -> Any:
+async def _call(method: Callable[..., Any], *args: Any) -> Any:
     return method(*args)
 
 
-async def _refuse(writer, protocol: ServerProtocol, status: int, reason: str, *, already_answered: bool = False) -> None:
+async def _refuse(
+    writer: asyncio.StreamWriter, protocol: ServerProtocol, status: int, reason: str, *, already_answered: bool = False
+) -> None:
     """Answer a handshake with an HTTP error (websockets has answered a head it could not parse)."""
     if not already_answered:
         protocol.send_response(protocol.reject(status, reason))

@@ -16,7 +16,7 @@ import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote_to_bytes, urlsplit
 
 IDLE_SECONDS = 60  # a kept-alive connection with no request for this long is closed
@@ -27,6 +27,10 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = IDLE_SECONDS
     app: Callable[..., Any]
+
+    @property
+    def _wsgi(self) -> KeepAliveWsgiServer:
+        return cast(KeepAliveWsgiServer, self.server)
 
     def _call_app(self) -> None:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -42,8 +46,8 @@ class _Handler(BaseHTTPRequestHandler):
             "QUERY_STRING": url.query,
             "RAW_URI": self.path,
             "REQUEST_URI": self.path,
-            "SERVER_NAME": self.server.server_address[0],
-            "SERVER_PORT": str(self.server.server_address[1]),
+            "SERVER_NAME": self._wsgi.host,
+            "SERVER_PORT": str(self._wsgi.port),
             "SERVER_PROTOCOL": self.request_version,
             "REMOTE_ADDR": self.client_address[0],
             "REMOTE_PORT": str(self.client_address[1]),
@@ -69,7 +73,7 @@ class _Handler(BaseHTTPRequestHandler):
             return lambda data: answer.setdefault("written", []).append(data)
 
         try:
-            result = self.server.app(environ, start_response)
+            result = self._wsgi.app(environ, start_response)
             try:
                 data = b"".join([*answer.get("written", []), *result])
             finally:
@@ -104,6 +108,7 @@ class KeepAliveWsgiServer(ThreadingHTTPServer):
     def __init__(self, host: str, port: int, app: Callable[..., Any]) -> None:
         super().__init__((host, port), _Handler)
         self.app = app
+        self.host, self.port = host, int(self.server_address[1])
         self._thread: threading.Thread | None = None
 
     def handle_error(self, request: Any, client_address: Any) -> None:

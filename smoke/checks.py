@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import websockets
+from websockets.asyncio.client import ClientConnection
 
 from smoke.target import Target, seed_orders
 
@@ -29,7 +31,7 @@ class Result:
 class Session:
     """One WebSocket connection: sends frames, keeps what arrives with its arrival time."""
 
-    def __init__(self, connection) -> None:
+    def __init__(self, connection: ClientConnection) -> None:
         self.connection = connection
         self.frames: list[tuple[float, dict[str, Any]]] = []
 
@@ -41,7 +43,7 @@ class Session:
         await self.connection.send(json.dumps(frame))
         return time.monotonic()
 
-    async def until(self, done, timeout: float) -> list[dict[str, Any]]:
+    async def until(self, done: Callable[[list[dict[str, Any]]], bool], timeout: float) -> list[dict[str, Any]]:
         """Read until done(frames) is true; the frames so far either way."""
         deadline = time.monotonic() + timeout
         while not done([f for _, f in self.frames]):

@@ -76,4 +76,5 @@ class Target:
 
 def seed_orders() -> dict[str, list[dict[str, str]]]:
     """The seed orders every stack is deployed with (infra/seed_orders.json)."""
-    return json.loads(SEED_FILE.read_text())["orders"]
+    orders: dict[str, list[dict[str, str]]] = json.loads(SEED_FILE.read_text())["orders"]
+    return orders

@@ -6,6 +6,9 @@ of an OIDC issuer such as Cognito. A valid token admits the connection and passe
 Neither the token nor the secret is ever logged.
 """
 
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from order_tracking import settings, tokens
 from order_tracking.observability import logger
 from order_tracking.settings import TokenSettings
@@ -14,14 +17,14 @@ SETTINGS = (TokenSettings,)
 
 
 @logger.inject_lambda_context(clear_state=True)
-def handler(event, context):
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings.load_all(SETTINGS)
     token = (event.get("queryStringParameters") or {}).get("token")
     config = settings.load(TokenSettings)
     try:
-        if config.oidc_issuer:
-            jwks = tokens.jwks_client(config.oidc_jwks_url)
-            customer_id = tokens.customer_of_oidc(token, config.oidc_issuer, config.oidc_audience, jwks)
+        if config.oidc is not None:
+            jwks = tokens.jwks_client(config.oidc.jwks_url)
+            customer_id = tokens.customer_of_oidc(token, config.oidc.issuer, config.oidc.audience, jwks)
         else:
             customer_id = tokens.customer_of(token, tokens.signing_secret())
     except tokens.TokenRefused as refused:

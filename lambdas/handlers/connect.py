@@ -1,6 +1,8 @@
 """$connect: store the connection and its customer. A non-2xx status refuses the handshake: 429 when
 the customer already has the configured number of connections open."""
 
+from typing import Any
+
 from order_tracking import settings
 from order_tracking.observability import Metric, count, logger
 from order_tracking.routes import connection_id, customer_id, websocket_route
@@ -11,7 +13,7 @@ SETTINGS = (StoreSettings, ConnectionCapSettings)
 
 
 @websocket_route(SETTINGS)
-def handler(event):
+def handler(event: dict[str, Any]) -> dict[str, Any]:
     store = TrackingStore()
     customer = customer_id(event)
     cap = settings.load(ConnectionCapSettings).max_connections_per_customer

@@ -1,5 +1,7 @@
 """$default: every frame no route matched: bad_request if it is not a JSON object, else unknown_type."""
 
+from typing import Any
+
 from order_tracking.protocol import classify_unrouted
 from order_tracking.routes import websocket_route
 
@@ -7,5 +9,5 @@ SETTINGS = ()  # reads no configuration of the stack
 
 
 @websocket_route(SETTINGS)
-def handler(event):
+def handler(event: dict[str, Any]) -> dict[str, Any]:
     raise classify_unrouted(event.get("body"))

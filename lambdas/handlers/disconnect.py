@@ -1,5 +1,7 @@
 """$disconnect: forget the connection; its tracking runs on and keeps its events for resume."""
 
+from typing import Any
+
 from order_tracking import tracking
 from order_tracking.routes import connection_id, websocket_route
 from order_tracking.settings import StoreSettings
@@ -8,6 +10,6 @@ SETTINGS = (StoreSettings,)
 
 
 @websocket_route(SETTINGS)
-def handler(event):
+def handler(event: dict[str, Any]) -> dict[str, Any]:
     tracking.disconnect(connection_id(event))
     return {"statusCode": 200}

@@ -5,6 +5,9 @@ Returns {"outcome": sent|stored|detached|duplicate|superseded}. Throttling and 5
 botocore's retries surface as TransientFault, which the state machine retries with backoff.
 """
 
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from order_tracking import settings, tracking
 from order_tracking.observability import Metric, count, logger, metrics
@@ -38,7 +41,7 @@ def _transient(error: Exception) -> bool:
 
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
-def handler(event, context):
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings.load_all(SETTINGS)
     try:
         outcome = tracking.emit(event["trackingId"], event["executionName"], event["event"])

@@ -1,6 +1,8 @@
 """ping: answer pong, which also keeps an idle connection inside API Gateway's 10-minute timeout.
 A ping frame is held to the same 4 KB limit (and JSON) as every other frame."""
 
+from typing import Any
+
 from order_tracking.protocol import decode_frame, pong_frame
 from order_tracking.routes import reply, websocket_route
 
@@ -8,6 +10,6 @@ SETTINGS = ()  # reads no configuration of the stack
 
 
 @websocket_route(SETTINGS)
-def handler(event):
+def handler(event: dict[str, Any]) -> dict[str, Any]:
     decode_frame(event.get("body"))
     return reply(pong_frame())

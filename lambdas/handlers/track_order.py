@@ -1,5 +1,7 @@
 """track_order: start (or resume) tracking an order; the events follow from the state machine."""
 
+from typing import Any
+
 from order_tracking import tracking
 from order_tracking.routes import connection_id, customer_id, reply, requested_at, websocket_route
 from order_tracking.settings import GatewaySettings, StoreSettings, TrackingSettings
@@ -9,7 +11,7 @@ SETTINGS = (StoreSettings, TrackingSettings, GatewaySettings)
 
 
 @websocket_route(SETTINGS)
-def handler(event):
+def handler(event: dict[str, Any]) -> dict[str, Any]:
     request = parse_track_order(event.get("body"))
     tracking.track(request, connection_id(event), customer_id(event), requested_at(event))
     return reply()

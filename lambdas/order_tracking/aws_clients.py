@@ -8,6 +8,7 @@ before a handler ever sees them.
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -19,35 +20,35 @@ RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_t
 
 
 @cache
-def dynamodb():
+def dynamodb() -> Any:
     return boto3.resource("dynamodb", config=RETRY_CONFIG)
 
 
 @cache
-def table(name: str):
+def table(name: str) -> Any:
     """A DynamoDB Table resource, built once per process (building one costs about a millisecond)."""
     return dynamodb().Table(name)
 
 
 @cache
-def stepfunctions():
+def stepfunctions() -> Any:
     return boto3.client("stepfunctions", config=RETRY_CONFIG)
 
 
 @cache
-def management_api():
+def management_api() -> Any:
     return boto3.client(
         "apigatewaymanagementapi", endpoint_url=settings.load(GatewaySettings).connections_endpoint, config=RETRY_CONFIG
     )
 
 
 @cache
-def secrets_manager():
+def secrets_manager() -> Any:
     return boto3.client("secretsmanager", config=RETRY_CONFIG)
 
 
 def reset() -> None:
     """Forget every client and the settings (tests change the environment between cases)."""
-    settings.load.cache_clear()
+    settings.reset()
     for factory in (dynamodb, table, stepfunctions, management_api, secrets_manager):
         factory.cache_clear()

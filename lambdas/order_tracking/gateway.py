@@ -14,7 +14,7 @@ from order_tracking.protocol import encode
 def _is_gone(error: ClientError) -> bool:
     code = error.response.get("Error", {}).get("Code")
     status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    return code == "GoneException" or status == 410
+    return bool(code == "GoneException" or status == 410)
 
 
 def post(connection_id: str, frame: dict[str, Any]) -> bool:

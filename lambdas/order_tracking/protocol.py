@@ -101,7 +101,7 @@ def event_id(tracking_id: str, seq: int) -> str:
     return f"{tracking_id}#{seq}"
 
 
-def order_event_frame(*, tracking_id: str, order_id: str, seq: int, event: dict[str, str], at: str) -> dict[str, Any]:
+def order_event_frame(*, tracking_id: str, order_id: str, seq: int, event: dict[str, Any], at: str) -> dict[str, Any]:
     return {
         "type": event["type"],
         "label": event["label"],

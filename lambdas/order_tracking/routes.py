@@ -11,19 +11,19 @@ from typing import Any
 from order_tracking import settings
 from order_tracking.observability import Metric, count, logger, metrics
 from order_tracking.protocol import ErrorCode, ProtocolError, encode, error_frame
-from order_tracking.settings import Group
+from order_tracking.settings import SettingsGroup
 
 Reply = dict[str, Any]
 
 
 def connection_id(event: dict[str, Any]) -> str:
-    return event["requestContext"]["connectionId"]
+    return str(event["requestContext"]["connectionId"])
 
 
 def customer_id(event: dict[str, Any]) -> str:
     """The customer the $connect authorizer vouched for (every route of the API has the authorizer's
     context; an event without it is a wiring defect and fails, rather than acting for a default customer)."""
-    return event["requestContext"]["authorizer"]["customerId"]
+    return str(event["requestContext"]["authorizer"]["customerId"])
 
 
 def requested_at(event: dict[str, Any]) -> int:
@@ -37,7 +37,7 @@ def reply(frame: dict[str, Any] | None = None) -> Reply:
 
 
 def websocket_route(
-    groups: tuple[type[Group], ...] = (),
+    groups: tuple[type[SettingsGroup], ...] = (),
 ) -> Callable[[Callable[[dict[str, Any]], Reply]], Callable[[dict[str, Any], Any], Reply]]:
     """Wrap a route: load the settings `groups` it needs (a missing or malformed variable fails the
     invocation with SettingsError: a deployment defect, not the client's), log with the connection id,

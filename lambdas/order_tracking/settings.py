@@ -14,8 +14,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
-from typing import TypeVar
+from typing import Protocol, Self, TypeVar, cast
 
 # Frames larger than this are refused with bad_request (API Gateway itself stops at 128 KB).
 MAX_FRAME_BYTES = 4096
@@ -114,32 +113,49 @@ class ConnectionCapSettings:
 
 
 @dataclass(frozen=True)
+class OidcSettings:
+    issuer: str
+    audience: str
+    jwks_url: str
+
+
+@dataclass(frozen=True)
 class TokenSettings:
     """The stack's own signing key (HS256); with OIDC_ISSUER set, an OIDC issuer's RS256 tokens instead."""
 
     signing_secret_id: str
-    oidc_issuer: str | None
-    oidc_audience: str | None
-    oidc_jwks_url: str | None
+    oidc: OidcSettings | None
 
     @classmethod
     def from_env(cls) -> TokenSettings:
         secret = _text(Env.SIGNING_SECRET_ID)
         if not os.environ.get(Env.OIDC_ISSUER):
-            return cls(secret, None, None, None)
-        return cls(secret, _text(Env.OIDC_ISSUER), _text(Env.OIDC_AUDIENCE), _text(Env.OIDC_JWKS_URL))
+            return cls(secret, None)
+        return cls(secret, OidcSettings(_text(Env.OIDC_ISSUER), _text(Env.OIDC_AUDIENCE), _text(Env.OIDC_JWKS_URL)))
 
 
-Group = TypeVar("Group", StoreSettings, TrackingSettings, GatewaySettings, ConnectionCapSettings, TokenSettings)
+class SettingsGroup(Protocol):
+    @classmethod
+    def from_env(cls) -> Self: ...
 
 
-@cache
+Group = TypeVar("Group", bound=SettingsGroup)
+_loaded: dict[type[SettingsGroup], SettingsGroup] = {}
+
+
 def load(group: type[Group]) -> Group:
-    """One group, read and checked once per process (tests clear the cache between environments)."""
-    return group.from_env()
+    """One group, read and checked once per process (tests call reset() between environments)."""
+    found = _loaded.get(group)
+    if found is None:
+        found = _loaded[group] = group.from_env()
+    return cast(Group, found)
 
 
-def load_all(groups: Iterable[type[Group]]) -> None:
+def load_all(groups: Iterable[type[SettingsGroup]]) -> None:
     """Read and check every group a handler needs: SettingsError names what is missing or malformed."""
     for group in groups:
         load(group)
+
+
+def reset() -> None:
+    _loaded.clear()

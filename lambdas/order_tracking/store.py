@@ -67,7 +67,7 @@ def _typed_item(typed: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _condition_failed(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
 
 
 def _update_if(table: Any, **request: Any) -> dict[str, Any] | None:
@@ -158,18 +158,20 @@ class TrackingStore:
         """How many connections the customer has open, counted up to `up_to` (the cap): the query reads
         at most that many index items, however many the customer holds. The index is eventually
         consistent: a soft cap."""
-        return self.connections.query(
+        found = self.connections.query(
             IndexName=CONNECTIONS_BY_CUSTOMER,
             KeyConditionExpression="customerId = :c",
             ExpressionAttributeValues={":c": customer_id},
             Select="COUNT",
             Limit=max(1, up_to),
-        )["Count"]
+        )
+        return int(found["Count"])
 
     def delete_connection(self, connection_id: str) -> str | None:
         """Delete the connection; returns the tracking it had, if any."""
         old = self.connections.delete_item(Key={"connectionId": connection_id}, ReturnValues="ALL_OLD")
-        return old.get("Attributes", {}).get("trackingId")
+        tracking_id: str | None = old.get("Attributes", {}).get("trackingId")
+        return tracking_id
 
     def switch_connection_tracking(self, connection_id: str, tracking_id: str | None, requested_at: int) -> str | None:
         """Make `tracking_id` the connection's current tracking (None: no tracking); returns the previous one.
@@ -194,7 +196,8 @@ class TrackingStore:
         )
         if result is None:
             raise LookupError(connection_id) if old is None else OvertakenRequest(connection_id)
-        return result.get("Attributes", {}).get("trackingId")
+        previous: str | None = result.get("Attributes", {}).get("trackingId")
+        return previous
 
     def take_send_lease(
         self, connection_id: str, tracking_id: str, token: str, until_ms: int, now_ms: int, *, seq: int = 0

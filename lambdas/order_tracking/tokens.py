@@ -42,7 +42,7 @@ def customer_of(token: str | None, secret: str) -> str:
 
 def customer_of_oidc(token: str | None, issuer: str, audience: str, jwks: jwt.PyJWKClient) -> str:
     """The customer id (`sub`) of a valid RS256 ID token from `issuer`, or TokenRefused."""
-    return _verified(token, lambda: jwks.get_signing_key_from_jwt(token).key, "RS256", audience, issuer)
+    return _verified(token, lambda: jwks.get_signing_key_from_jwt(token or "").key, "RS256", audience, issuer)
 
 
 def _verified(token: str | None, key_of: Callable[[], Any], algorithm: str, audience: str, issuer: str) -> str:
@@ -89,4 +89,5 @@ def signing_secret() -> str:
 
 @lru_cache(maxsize=1)
 def _secret_at(secret_id: str, _period: int) -> str:
-    return aws_clients.secrets_manager().get_secret_value(SecretId=secret_id)["SecretString"]
+    secret: str = aws_clients.secrets_manager().get_secret_value(SecretId=secret_id)["SecretString"]
+    return secret

@@ -120,6 +120,8 @@ def _track(store: TrackingStore, request: TrackOrder, connection_id: str, custom
 def _resume(store: TrackingStore, request: TrackOrder, connection_id: str, customer_id: str, requested_at: int) -> bool:
     """Re-attach an earlier tracking and replay what the client missed. False: start a new one instead."""
     resume = request.resume
+    if resume is None:
+        return False
     known = store.get_tracking(resume.trackingId)
     if known is None or known.customer_id != customer_id or known.order_id != request.orderId:
         logger.info("resume refused: unknown tracking", extra={"resume_tracking_id": resume.trackingId})

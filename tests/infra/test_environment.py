@@ -45,11 +45,11 @@ def read_by(spec, environment: dict[str, str], monkeypatch) -> set[str]:
     groups = handler_settings(spec)
     recording = RecordingEnviron(environment)
     monkeypatch.setattr(os, "environ", recording)
-    settings.load.cache_clear()
+    settings.reset()
     try:
         settings.load_all(groups)
     finally:
-        settings.load.cache_clear()
+        settings.reset()
     return recording.read
 
 
