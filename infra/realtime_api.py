@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import jsii
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
@@ -33,6 +34,23 @@ ACCESS_LOG_FORMAT = {
 }
 
 
+@jsii.implements(apigwv2.IAccessLogSettings)
+class _AccessLogSettings:
+    """Where and in which format the stage writes its access logs (WebSocketStage's own property)."""
+
+    def __init__(self, destination: apigwv2.IAccessLogDestination, format: apigw.AccessLogFormat) -> None:  # noqa: A002
+        self._destination = destination
+        self._format = format
+
+    @property
+    def destination(self) -> apigwv2.IAccessLogDestination:
+        return self._destination
+
+    @property
+    def format(self) -> apigw.AccessLogFormat:
+        return self._format
+
+
 class RealtimeApi(Construct):
     def __init__(
         self,
@@ -53,6 +71,7 @@ class RealtimeApi(Construct):
             description="Real-time order tracking (wire protocol v1)",
             route_selection_expression=ROUTE_SELECTION_EXPRESSION,
         )
+        self.access_logs = logs.LogGroup(self, "AccessLogs", retention=log_retention, removal_policy=removal_policy)
         self.stage = apigwv2.WebSocketStage(
             self,
             "Stage",
@@ -60,13 +79,12 @@ class RealtimeApi(Construct):
             stage_name=stage_name,
             auto_deploy=True,
             throttle=apigwv2.ThrottleSettings(rate_limit=throttle_rate_limit, burst_limit=throttle_burst_limit),
+            access_log_settings=_AccessLogSettings(
+                apigwv2.LogGroupLogDestination(self.access_logs), apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FORMAT))
+            ),
         )
-        self.access_logs = logs.LogGroup(self, "AccessLogs", retention=log_retention, removal_policy=removal_policy)
         cfn_stage = self.stage.node.default_child
         assert isinstance(cfn_stage, apigwv2.CfnStage)
-        cfn_stage.access_log_settings = apigwv2.CfnStage.AccessLogSettingsProperty(
-            destination_arn=self.access_logs.log_group_arn, format=json.dumps(ACCESS_LOG_FORMAT)
-        )
         # API Gateway writes access logs with the account's CloudWatch role (one per account and
         # region); this sets it, as RestApi(cloud_watch_role=True) does.
         role = iam.Role(

@@ -15,8 +15,9 @@ Execution input (built by the track_order handler, which sends the first event i
                    and cause go to the dead-letter queue, then the execution fails.
 
 Why EXPRESS, not STANDARD: a tracking lasts well under the 5-minute EXPRESS limit (the config refuses
-delays that could exceed it); EXPRESS bills duration (about $0.02 per thousand trackings here) where
-STANDARD bills each of the ~20 state transitions ($0.50 per thousand). We give up StopExecution
+delays that could exceed it); EXPRESS bills duration where STANDARD bills each state transition: for
+ZX-1001 (18 transitions) about $19 against $450 per million trackings, as measured in
+docs/performance.md (bench/cost.py, bench/prices.py). We give up StopExecution
 (refused on EXPRESS) and exactly-once steps (EXPRESS async is at-least-once). Neither is needed: a
 superseded execution is fenced by the emit step's conditional write and ends at its next emit, and
 the same write makes a repeated emit store and send its event once.

@@ -22,6 +22,7 @@ import fnmatch
 import re
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -197,21 +198,30 @@ class LocalIam:
 
 
 def _statements(document: dict[str, Any], resolver: Resolver) -> list[Statement]:
-    found = []
-    for raw in _as_list(document.get("Statement", [])):
-        actions = raw.get("Action", raw.get("NotAction", []))
-        resources = raw.get("Resource", raw.get("NotResource", []))
-        found.append(
-            Statement(
-                allow=raw.get("Effect") == "Allow",
-                actions=tuple(_as_list(actions)),
-                resources=tuple(_resolve_resource(r, resolver) for r in _as_list(resources)),
-                not_action="NotAction" in raw,
-                not_resource="NotResource" in raw,
-                conditional=bool(raw.get("Condition")),
-            )
-        )
-    return found
+    return [_statement(raw, lambda r: _resolve_resource(r, resolver)) for raw in _as_list(document.get("Statement", []))]
+
+
+def _statement(raw: dict[str, Any], resolve: Callable[[Any], str]) -> Statement:
+    return Statement(
+        allow=raw.get("Effect") == "Allow",
+        actions=tuple(str(a) for a in _as_list(raw.get("Action", raw.get("NotAction", [])))),
+        resources=tuple(resolve(r) for r in _as_list(raw.get("Resource", raw.get("NotResource", [])))),
+        not_action="NotAction" in raw,
+        not_resource="NotResource" in raw,
+        conditional=bool(raw.get("Condition")),
+    )
+
+
+def policy_allows(answer: Any, action: str, resource: str) -> bool:
+    """Whether a Lambda authorizer's answer allows `action` on `resource`, as API Gateway evaluates its
+    policy document: a matching Deny wins, then a matching Allow (wildcards * and ?), else refused.
+    A malformed answer allows nothing."""
+    document = answer.get("policyDocument") if isinstance(answer, dict) else None
+    if not isinstance(document, dict):
+        return False
+    raws = [raw for raw in _as_list(document.get("Statement", [])) if isinstance(raw, dict)]
+    matching = [s for s in (_statement(raw, str) for raw in raws) if s.applies(action, resource)]
+    return any(s.allow for s in matching) and not any(not s.allow for s in matching)
 
 
 def _resolve_resource(value: Any, resolver: Resolver) -> str:

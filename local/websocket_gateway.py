@@ -60,7 +60,7 @@ from local.http_front import (
     read_head,
     response,
 )
-from local.iam import AccessDenied, LocalIam
+from local.iam import AccessDenied, LocalIam, policy_allows
 from local.lambda_runtime import Invocation
 from local.management_api import Connection, ConnectionRegistry
 from local.sigv4 import SignedRequest
@@ -350,12 +350,7 @@ class WebSocketGateway:
         if invocation.error:
             return (401 if invocation.error.get("errorMessage") == "Unauthorized" else 500), None
         policy = invocation.payload if isinstance(invocation.payload, dict) else {}
-        statements = (policy.get("policyDocument") or {}).get("Statement") or []
-        method_arn = event["methodArn"]
-        allowed = any(
-            st.get("Effect") == "Allow" and st.get("Resource") in (method_arn, "*", [method_arn]) for st in statements
-        ) and not any(st.get("Effect") == "Deny" for st in statements)
-        if not allowed:
+        if not policy_allows(policy, "execute-api:Invoke", event["methodArn"]):
             return 403, None
         return 0, {**(policy.get("context") or {}), "principalId": policy.get("principalId")}
 

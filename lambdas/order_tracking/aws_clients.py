@@ -43,12 +43,16 @@ def management_api() -> Any:
 
 
 @cache
-def secrets_manager() -> Any:
-    return boto3.client("secretsmanager", config=RETRY_CONFIG)
+def secrets() -> Any:
+    """Powertools' Secrets Manager provider (its cache keeps a value for the max_age a caller asks).
+    Imported here, not at the top: only the authorizer reads secrets."""
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    return SecretsProvider(boto3_client=boto3.client("secretsmanager", config=RETRY_CONFIG))
 
 
 def reset() -> None:
     """Forget every client and the settings (tests change the environment between cases)."""
     settings.reset()
-    for factory in (dynamodb, table, stepfunctions, management_api, secrets_manager):
+    for factory in (dynamodb, table, stepfunctions, management_api, secrets):
         factory.cache_clear()

@@ -83,11 +83,6 @@ def mint(customer_id: str, secret: str, ttl_seconds: int = 3600, not_before: int
 
 
 def signing_secret() -> str:
-    """The secret, read once per SECRET_CACHE_SECONDS (a rotated secret is picked up within that time)."""
-    return _secret_at(settings.load(TokenSettings).signing_secret_id, int(time.time() // SECRET_CACHE_SECONDS))
-
-
-@lru_cache(maxsize=1)
-def _secret_at(secret_id: str, _period: int) -> str:
-    secret: str = aws_clients.secrets_manager().get_secret_value(SecretId=secret_id)["SecretString"]
-    return secret
+    """The secret, read at most once per SECRET_CACHE_SECONDS (a rotated secret is picked up within that time)."""
+    secret_id = settings.load(TokenSettings).signing_secret_id
+    return str(aws_clients.secrets().get(secret_id, max_age=SECRET_CACHE_SECONDS))

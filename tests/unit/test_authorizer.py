@@ -62,7 +62,7 @@ def test_a_valid_token_admits_its_customer_and_passes_the_id_on(aws, capsys):
     assert policy["principalId"] == "alice"
     assert policy["context"] == {"customerId": "alice"}
     (statement,) = policy["policyDocument"]["Statement"]
-    assert statement == {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": METHOD_ARN}
+    assert statement == {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": [METHOD_ARN]}
     output = capsys.readouterr()
     assert token not in output.out + output.err and SIGNING_SECRET not in output.out + output.err
 
