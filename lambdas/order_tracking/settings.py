@@ -109,7 +109,7 @@ class ConnectionCapSettings:
 
     @classmethod
     def from_env(cls) -> ConnectionCapSettings:
-        return cls(_whole_number(Env.MAX_CONNECTIONS_PER_CUSTOMER, 1, 10_000))
+        return cls(_whole_number(Env.MAX_CONNECTIONS_PER_CUSTOMER, 1, 2**31 - 1))
 
 
 @dataclass(frozen=True)
