@@ -81,3 +81,10 @@ def test_a_malformed_variable_fails_naming_it(stack, monkeypatch, name, value):
     (spec,) = [s for s in functions(stack) if s.handler == "handlers.track_order.handler"]
     with pytest.raises(SettingsError, match=name):
         read_by(spec, {**spec.environment, name: value}, monkeypatch)
+
+
+def test_values_local_mode_and_the_benchmarks_set_are_accepted(stack, monkeypatch):
+    (spec,) = [s for s in functions(stack) if s.handler == "handlers.connect.handler"]
+    read_by(spec, {**spec.environment, "MAX_CONNECTIONS_PER_CUSTOMER": "1000000"}, monkeypatch)  # bench: no cap
+    with pytest.raises(SettingsError, match="MAX_CONNECTIONS_PER_CUSTOMER"):
+        read_by(spec, {**spec.environment, "MAX_CONNECTIONS_PER_CUSTOMER": "0"}, monkeypatch)
