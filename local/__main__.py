@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> None:
         "--keep-executions", type=float, default=60, help="seconds finished executions and their history stay readable"
     )
     run.add_argument("--quiet", action="store_true", help="print only the ready lines and errors")
+    run.add_argument("--no-watch", action="store_true", help="do not reload handlers, the stack and the client on edits")
     token = commands.add_parser("token", help="print a customer token and a ready client URL")
     token.add_argument("--customer", default="demo")
     token.add_argument("--ttl", type=int, default=3600, help="seconds the token is valid")
@@ -68,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
         log_level=args.log_level,
         keep_executions=args.keep_executions,
         quiet=args.quiet,
+        watch=not args.no_watch,
     )
     try:
         asyncio.run(serve(options))

@@ -29,7 +29,7 @@ from local.iam import ADMIN_ACCESS_KEY, ADMIN_SECRET_KEY, AccessDenied, LocalIam
 from local.iam_requests import classify, refusal
 from local.lambda_runtime import LambdaRuntime
 from local.sigv4 import SignedRequest
-from local.template import REGION, SynthesizedStack
+from local.template import REGION, SynthesizedStack, TableSpec
 from local.wsgi_server import KeepAliveWsgiServer
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
@@ -287,18 +287,7 @@ def provision(stack: SynthesizedStack, client: Callable[[str], Any], secret_valu
     and state machines, then replay its seed SDK calls. `client(service)` makes the boto3 clients."""
     dynamodb = client("dynamodb")
     for table in stack.tables():
-        extra = {"GlobalSecondaryIndexes": table.global_secondary_indexes} if table.global_secondary_indexes else {}
-        dynamodb.create_table(
-            TableName=table.name,
-            KeySchema=table.key_schema,
-            AttributeDefinitions=table.attribute_definitions,
-            BillingMode="PAY_PER_REQUEST",
-            **extra,
-        )
-        if table.ttl_attribute:
-            dynamodb.update_time_to_live(
-                TableName=table.name, TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute}
-            )
+        create_table(dynamodb, table)
     sqs = client("sqs")
     for name in stack.queues():
         sqs.create_queue(QueueName=name)
@@ -311,6 +300,21 @@ def provision(stack: SynthesizedStack, client: Callable[[str], Any], secret_valu
     for call in stack.sdk_calls():
         # AwsCustomResource names calls as the JS SDK does: service "DynamoDB", action "putItem".
         getattr(client(call.service.lower()), _snake(call.action))(**call.parameters)
+
+
+def create_table(dynamodb: Any, table: TableSpec) -> None:
+    extra = {"GlobalSecondaryIndexes": table.global_secondary_indexes} if table.global_secondary_indexes else {}
+    dynamodb.create_table(
+        TableName=table.name,
+        KeySchema=table.key_schema,
+        AttributeDefinitions=table.attribute_definitions,
+        BillingMode="PAY_PER_REQUEST",
+        **extra,
+    )
+    if table.ttl_attribute:
+        dynamodb.update_time_to_live(
+            TableName=table.name, TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute}
+        )
 
 
 def _snake(name: str) -> str:

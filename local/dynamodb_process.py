@@ -47,6 +47,10 @@ class DynamoDbProcess:
     def configure_faults(self, settings: dict[str, Any]) -> None:
         self._ask("configure", settings)
 
+    def update_iam(self, iam: LocalIam) -> None:
+        """The stack was re-synthesized: check calls against its policies (and the credentials minted since)."""
+        self._ask("iam", iam)
+
     def fault_report(self) -> dict[str, Any]:
         report: dict[str, Any] = self._ask("report")
         return report
@@ -92,9 +96,8 @@ def _serve(host: str, iam: LocalIam | None, control: Any) -> None:
     from local.wsgi_server import KeepAliveWsgiServer
 
     app: Callable[..., Any] = DynamoDbFaults(create_backend_app("dynamodb"))
-    if iam is not None:
-        app = IamEnforcement(app, iam)
-    server = KeepAliveWsgiServer(host, 0, app)
+    enforcement = IamEnforcement(app, iam) if iam is not None else None
+    server = KeepAliveWsgiServer(host, 0, enforcement or app)
     threading.Thread(target=server.serve_forever, name="dynamodb", daemon=True).start()
     control.send(server.server_address[1])
     while True:
@@ -107,5 +110,7 @@ def _serve(host: str, iam: LocalIam | None, control: Any) -> None:
             break
         if command == "configure":
             PLAN.configure(args[0])
+        if command == "iam" and enforcement is not None:
+            enforcement.iam = args[0]
         control.send(PLAN.report())
     server.shutdown()

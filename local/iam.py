@@ -119,6 +119,13 @@ class LocalIam:
         self._lock = threading.Lock()
         self._decisions: dict[tuple[str, str, str], bool] = {}
 
+    def update_roles(self, stack: SynthesizedStack) -> None:
+        """The template changed: its roles' policies from now on; credentials already minted stay valid."""
+        roles = LocalIam.from_stack(stack).roles
+        with self._lock:
+            self.roles = roles
+            self._decisions = {}
+
     def __getstate__(self) -> dict[str, Any]:
         """Picklable (the DynamoDB process gets a copy): everything but the lock."""
         with self._lock:

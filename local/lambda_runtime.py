@@ -120,6 +120,10 @@ def _worker_invoke(event: Any, name: str, arn: str, memory_mb: int, timeout_seco
 # -- in local mode's process -------------------------------------------------------------------
 
 
+class ReloadFailed(Exception):
+    """New code could not be loaded; the old workers keep serving."""
+
+
 class LambdaRuntime:
     def __init__(
         self,
@@ -146,6 +150,7 @@ class LambdaRuntime:
         self._workers = workers_per_function
         self.iam = iam
         self._pools: dict[str, ProcessPoolExecutor] = {}
+        self._pools_lock = threading.Lock()  # a reload swaps pools while invocations are submitted
         self._context = multiprocessing.get_context("spawn")
         self.usage: dict[str, FunctionUsage] = {}  # by logical id
         self._usage_lock = threading.Lock()
@@ -177,21 +182,24 @@ class LambdaRuntime:
         )
         return env
 
+    def _new_pool(self, spec: FunctionSpec) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self._workers,
+            mp_context=self._context,
+            initializer=_worker_init,
+            initargs=(str(spec.code_dir), spec.handler, self.environment_of(spec)),
+        )
+
     def _pool(self, spec: FunctionSpec) -> ProcessPoolExecutor:
         pool = self._pools.get(spec.logical_id)
         if pool is None:
-            pool = ProcessPoolExecutor(
-                max_workers=self._workers,
-                mp_context=self._context,
-                initializer=_worker_init,
-                initargs=(str(spec.code_dir), spec.handler, self.environment_of(spec)),
-            )
-            self._pools[spec.logical_id] = pool
+            pool = self._pools[spec.logical_id] = self._new_pool(spec)
         return pool
 
     def invoke(self, name_or_arn: str, event: Any) -> Invocation:
-        spec = self.spec(name_or_arn)
-        future = self._pool(spec).submit(_worker_invoke, event, spec.name, spec.arn, spec.memory_mb, spec.timeout_seconds)
+        with self._pools_lock:
+            spec = self.spec(name_or_arn)
+            future = self._pool(spec).submit(_worker_invoke, event, spec.name, spec.arn, spec.memory_mb, spec.timeout_seconds)
         status, value, duration_ms = future.result()
         with self._usage_lock:
             usage = self.usage.setdefault(spec.logical_id, FunctionUsage())
@@ -207,6 +215,26 @@ class LambdaRuntime:
         """Start a worker of every function now (importing its handler) rather than on the first request."""
         for spec in self.functions.values():
             self._pool(spec).submit(int, 0).result()
+
+    def replace(self, specs: list[FunctionSpec]) -> None:
+        """Serve these functions (new or changed: code, handler, environment) from new workers. The new
+        workers start and import their handler first; if one cannot, nothing changes (ReloadFailed).
+        Invocations already running finish on the old workers, which then exit."""
+        fresh = {spec.logical_id: self._new_pool(spec) for spec in specs}
+        try:
+            for pool in fresh.values():
+                pool.submit(int, 0).result(timeout=120)
+        except Exception as error:
+            for pool in fresh.values():
+                pool.shutdown(wait=False, cancel_futures=True)
+            raise ReloadFailed(f"a new worker could not start: {type(error).__name__}: {error}") from None
+        with self._pools_lock:
+            retired = [self._pools[key] for key in fresh if key in self._pools]
+            self._pools.update(fresh)
+            self.functions.update({spec.logical_id: spec for spec in specs})
+            self._by_name = {key: spec for spec in self.functions.values() for key in (spec.name, spec.arn, spec.logical_id)}
+        for pool in retired:
+            threading.Thread(target=pool.shutdown, kwargs={"wait": True}, name="retire-workers", daemon=True).start()
 
     def close(self) -> None:
         for pool in self._pools.values():

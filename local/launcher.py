@@ -14,6 +14,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from local.fault_hooks import FAULTS_PATH, OUTAGE_PATH, TOKEN_ENV, TOKEN_HEADER
@@ -24,8 +25,13 @@ READY = re.compile(r"^[\d:.]+ READY\s+(client|websocket|aws)\s+(\S+)")
 
 
 class LocalModeProcess:
-    def __init__(self, *args: str, ws_port: int = 0, startup_timeout: float = 120) -> None:
-        self.args = ["--ws-port", str(ws_port), "--web-port", "0", *args]
+    def __init__(
+        self, *args: str, ws_port: int = 0, startup_timeout: float = 120, watch: bool = False, root: Path = ROOT
+    ) -> None:
+        """`watch`: follow edits as `make dev` does (off for tests and benchmarks unless they ask);
+        `root`: the project to run (a copy, for tests that edit it)."""
+        self.args = ["--ws-port", str(ws_port), "--web-port", "0", *args, *([] if watch else ["--no-watch"])]
+        self.root = root
         self.startup_timeout = startup_timeout
         self.lines: list[str] = []
         self.urls: dict[str, str] = {}
@@ -36,7 +42,7 @@ class LocalModeProcess:
         env = {**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1", TOKEN_ENV: self.fault_token}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "local", "run", *self.args],
-            cwd=ROOT,
+            cwd=self.root,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

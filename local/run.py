@@ -18,6 +18,7 @@ from local.aws_services import LocalAws
 from local.console import Console
 from local.iam import ADMIN_ACCESS_KEY, ADMIN_SECRET_KEY, LocalIam
 from local.lambda_runtime import LambdaRuntime
+from local.reload import Reloader
 from local.synth import ROOT, ensure_synth
 from local.template import SynthesizedStack
 from local.tokens import DEMO_CUSTOMER_ID, local_signing_secret, mint, with_token
@@ -43,6 +44,7 @@ class LocalOptions:
     keep_executions: float = 60.0  # seconds a finished execution (and its history) stays readable
     quiet: bool = False
     dynamodb_process: bool = True  # moto's DynamoDB in a process of its own (local/dynamodb_process.py)
+    watch: bool = True  # follow edits of handlers, the stack and the client (local/reload.py)
     cdk_out: Path = ROOT / "cdk.out"
     client_dir: Path = ROOT / "client"
 
@@ -139,6 +141,14 @@ async def serve(options: LocalOptions) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopped.set)
+    reloader = Reloader(mode, ROOT) if options.watch else None
+    watching = asyncio.create_task(reloader.run(stopped)) if reloader else None
+    if reloader:
+        mode.console.log("INFO", "watching lambdas/, infra/, app.py, cdk.json and client/: edits reload live (--no-watch: off)")
     await stopped.wait()
     mode.console.log("INFO", "stopping")
+    if watching:
+        await asyncio.wait([watching], timeout=2)
+    if reloader:
+        reloader.close()
     await mode.stop()

@@ -27,12 +27,16 @@ def is_stale(cdk_out: Path, root: Path = ROOT) -> bool:
     return not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(root)
 
 
-def ensure_synth(cdk_out: Path = ROOT / "cdk.out", context: dict[str, str] | None = None, force: bool = False) -> Path:
-    """Synthesize the app into `cdk_out` if needed (always, with `context` or `force`); returns `cdk_out`."""
+def ensure_synth(
+    cdk_out: Path = ROOT / "cdk.out", context: dict[str, str] | None = None, force: bool = False, *, capture: bool = False
+) -> Path:
+    """Synthesize the app into `cdk_out` if needed (always, with `context` or `force`); returns `cdk_out`.
+    With `capture`, a failed synth's output is in the CalledProcessError's `stderr` instead of the console."""
     if force or context or is_stale(cdk_out):
         args = [sys.executable, str(ROOT / "app.py")]
         env = {**os.environ, **SYNTH_ENV, "CDK_OUTDIR": str(cdk_out)}
         if context:
             env["CDK_CONTEXT_JSON"] = json.dumps(context)
-        subprocess.run(args, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+        stderr = subprocess.PIPE if capture else None
+        subprocess.run(args, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=stderr, text=True)
     return cdk_out
