@@ -60,13 +60,12 @@ class Tables(Construct):
         self.trackings.grant(grantee, "dynamodb:UpdateItem")
 
     def grant_track_order(self, grantee: iam.IGrantable) -> None:
-        self.connections.grant(grantee, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        self.connections.grant(grantee, "dynamodb:UpdateItem")
         self.trackings.grant(grantee, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
         self.orders.grant(grantee, "dynamodb:GetItem")
 
     def grant_emit(self, grantee: iam.IGrantable) -> None:
-        self.trackings.grant(grantee, "dynamodb:GetItem", "dynamodb:UpdateItem")
-        self.connections.grant(grantee, "dynamodb:UpdateItem")  # the send lease
+        self.trackings.grant(grantee, "dynamodb:UpdateItem")  # the append with its send lease, the release
 
     @staticmethod
     def _cfn(table: dynamodb.Table) -> dynamodb.CfnTable:

@@ -1,43 +1,70 @@
-"""Who may post to a connection right now: a short lease on the connection item.
+"""Who may post to a tracking's connection right now: a short lease on the tracking item.
 
-The emit step stores an event (its fence) and then posts it: two calls. A track_order that switches the
-connection between them could answer before that post lands, and an event of the previous tracking
-would follow the first frame of the new one. So posting happens under the connection's send lease,
-which only the connection's current tracking can take, and an answer to a switch waits until no
-other tracking holds it. A lease left by a crashed emit expires after LEASE_MS. Each take has its own
-token, so two posts of one tracking (a resume's replay and a live emit) take turns, and the first to
-finish cannot free the lease under the other.
+An emit stores its event and then posts it. A track_order that switched the connection between the
+two could answer before that post lands, and an event of the previous tracking would follow the first
+frame of the new one. So every post of a tracking happens under its send lease, and a switch ends
+(fences) the previous tracking only while no post of it holds the lease: the answer waits for that
+post to land. The lease is taken by the write that stores what is posted (an emit's append, a new
+tracking with its first event, a resume's re-attachment), and released with what was sent: an event
+costs two writes. A retried emit, whose event is stored already, takes it on its own. A lease left
+by a crashed holder expires after LEASE_MS. Each holder has its own token, so two posts of one
+tracking (a resume's replay and a live emit) take turns, and the first to finish cannot free the
+lease under the other.
 
-Releasing the lease also records the highest seq of the tracking the connection now has, so a
-retried emit finds its event sent when it asks for the lease ("sent"), at no write of its own.
-Holders take turns, so the record only grows: a release writes the larger of what it found at
-take time and what it posted.
+Releasing the lease also records the highest seq the tracking's connection has, so a retried emit
+finds its event sent when it asks for the lease ("sent"), at no write of its own. Holders take turns,
+so the record only grows: a release writes the larger of what it found and what it posted.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
-from order_tracking.store import LeaseState, TrackingStore
+from order_tracking.store import LeaseHeld, LeaseState, TrackingStore
 
-# A post takes well under a second; the lease covers retries of it. The waits below allow 500 ms more
-# than a lease's life, so a waiter outlasts one crashed holder's lease (and its clock skew) but not two.
+# A post takes well under a second; the lease covers retries of it. Waits allow 500 ms more than a
+# lease's life, so a waiter outlasts one crashed holder's lease (and its clock skew). A switch may
+# meet several posts of the previous tracking in a row (short delays): it waits for up to three.
 LEASE_MS = 3000
+WAIT_MS = 3 * (LEASE_MS + 500)
 POLL_SECONDS = 0.02
+Result = TypeVar("Result")
 
 
-def _now_ms() -> int:
+def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def new_token() -> str:
+    return uuid.uuid4().hex
+
+
+def lease_for(token: str) -> tuple[str, int]:
+    """(token, until): a lease from now, for the write that takes it."""
+    return token, now_ms() + LEASE_MS
+
+
+def wait_while_held(attempt: Callable[[], Result]) -> Result:
+    """`attempt()` again until it does not raise LeaseHeld: the holder finished or its lease ran out."""
+    deadline = now_ms() + WAIT_MS
+    while True:
+        try:
+            return attempt()
+        except LeaseHeld as held:
+            if now_ms() > deadline:
+                raise
+            time.sleep(max(0.005, min(POLL_SECONDS, (held.until - now_ms()) / 1000)))
 
 
 @dataclass
 class Lease:
     """What a holder may do: post (`may_post`), or not because the connection has the event already
-    (`already_sent`) or is no longer this tracking's; `posted(seq)` records what it delivered."""
+    (`already_sent`) or the tracking is no longer live on it; `posted(seq)` records what it delivered."""
 
     may_post: bool
     already_sent: bool = False
@@ -48,28 +75,29 @@ class Lease:
 
 
 @contextmanager
-def send_lease(store: TrackingStore, connection_id: str, tracking_id: str, seq: int = 0) -> Iterator[Lease]:
-    """Hold the send lease while the block posts event `seq` (0: a replay of several)."""
-    deadline = _now_ms() + LEASE_MS + 500
-    token = uuid.uuid4().hex
-    while True:
-        state, value = store.take_send_lease(connection_id, tracking_id, token, _now_ms() + LEASE_MS, _now_ms(), seq=seq)
-        if state != LeaseState.HELD or _now_ms() > deadline:
-            break
-        time.sleep(max(0.005, min(POLL_SECONDS, (value - _now_ms()) / 1000)))
-    if state != LeaseState.ACQUIRED:
-        yield Lease(may_post=False, already_sent=state == LeaseState.SENT)
-        return
-    lease = Lease(may_post=True, has_seq=value)
-    had = value
+def holding(store: TrackingStore, tracking_id: str, connection_id: str | None, token: str, has_seq: int) -> Iterator[Lease]:
+    """A lease the caller's write took: the block posts, and the lease is released after it, with
+    what `connection_id` has now."""
+    lease = Lease(may_post=connection_id is not None, has_seq=has_seq)
     try:
         yield lease
     finally:
-        store.release_send_lease(connection_id, token, (tracking_id, lease.has_seq) if lease.has_seq > had else None)
+        sent = (connection_id, lease.has_seq) if connection_id is not None and lease.has_seq > has_seq else None
+        store.release_send_lease(tracking_id, token, sent)
 
 
-def wait_for_other_senders(store: TrackingStore, connection_id: str, tracking_id: str | None) -> None:
-    """Block until no tracking but `tracking_id` is posting to the connection (bounded by LEASE_MS)."""
-    deadline = _now_ms() + LEASE_MS + 500
-    while store.foreign_lease_until(connection_id, tracking_id) > _now_ms() and _now_ms() < deadline:
-        time.sleep(POLL_SECONDS)
+@contextmanager
+def send_lease(store: TrackingStore, tracking_id: str, connection_id: str, seq: int) -> Iterator[Lease]:
+    """Take the lease to post the stored event `seq` again (a retried emit), and hold it in the block."""
+    deadline = now_ms() + LEASE_MS + 500
+    token = new_token()
+    while True:
+        state, value = store.take_send_lease(tracking_id, connection_id, token, now_ms() + LEASE_MS, now_ms(), seq=seq)
+        if state != LeaseState.HELD or now_ms() > deadline:
+            break
+        time.sleep(max(0.005, min(POLL_SECONDS, (value - now_ms()) / 1000)))
+    if state != LeaseState.ACQUIRED:
+        yield Lease(may_post=False, already_sent=state == LeaseState.SENT)
+        return
+    with holding(store, tracking_id, connection_id, token, value) as lease:
+        yield lease

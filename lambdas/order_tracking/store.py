@@ -3,14 +3,14 @@
 Trackings table item:
     trackingId, customerId, orderId, executionName (the execution that may emit), state ("live" |
     "ended"), connectionId (absent while detached), nextSeq (seq the next emit must carry), events
-    (every emitted frame, for replay), createdAt, expiresAt (TTL).
+    (every emitted frame, for replay), createdAt, expiresAt (TTL);
+    leaseToken + leaseUntil (epoch ms): which post of the tracking may post to its connection right
+    now (send_lease.py), taken by the same write that appends an event; sentConnection + sentSeq: the
+    highest seq that connection has (posted, replayed, or named by the client's resume), written when
+    the lease is released, so a retried emit does not post an event twice.
 Connections table item:
     connectionId, customerId, connectedAt, trackingId (its current tracking), lastRequestAt (receive
-    time of the track_order that set it, to refuse older ones processed late), expiresAt (TTL),
-    leaseOwner + leaseToken + leaseUntil (epoch ms): the tracking, and which of its posts, may post to
-    it right now (send_lease.py); sentTracking + sentSeq: the highest seq of that tracking this
-    connection has (posted, or named by the client's resume), written when the lease is released, so
-    a retried emit does not post an event twice (and marking it costs no write of its own).
+    time of the track_order that set it, to refuse older ones processed late), expiresAt (TTL).
 """
 
 from __future__ import annotations
@@ -37,12 +37,12 @@ class TrackingState(StrEnum):
 
 
 class LeaseState(StrEnum):
-    """What asking for a connection's send lease found (take_send_lease)."""
+    """What asking for a tracking's send lease found (take_send_lease)."""
 
     ACQUIRED = "acquired"  # this holder may post
     HELD = "held"  # another holder has it until its lease ends: wait
     SENT = "sent"  # the connection already has the event: nothing to post
-    FENCED = "fenced"  # the connection is gone or carries another tracking now
+    FENCED = "fenced"  # the tracking is ended, or not on this connection any more
 
 
 # API Gateway closes a connection after 2 hours; keep its record a little longer than that.
@@ -97,6 +97,17 @@ class Tracking:
     connection_id: str | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
     expires_at: int = 0
+    lease_until: int = 0
+    sent_connection: str | None = None
+    sent_seq: int = 0
+
+    def owned_by(self, execution_name: str) -> bool:
+        """Whether `execution_name` may still emit for this tracking (it is live and the execution's)."""
+        return self.execution_name == execution_name and self.state == TrackingState.LIVE
+
+    def sent_to(self, connection_id: str) -> int:
+        """The highest seq `connection_id` has of this tracking, as last recorded."""
+        return self.sent_seq if self.sent_connection == connection_id else 0
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Tracking:
@@ -111,6 +122,9 @@ class Tracking:
             connection_id=item.get("connectionId"),
             events=item.get("events", []),
             expires_at=item.get("expiresAt", 0),
+            lease_until=item.get("leaseUntil", 0),
+            sent_connection=item.get("sentConnection"),
+            sent_seq=item.get("sentSeq", 0),
         )
 
 
@@ -131,6 +145,17 @@ class AppendRefused(Exception):
     def __init__(self, tracking: Tracking | None) -> None:
         super().__init__("append refused")
         self.tracking = tracking
+
+
+class LeaseHeld(Exception):
+    """Another post of the tracking holds its send lease until `until` (epoch ms): wait, then retry."""
+
+    def __init__(self, until: int) -> None:
+        super().__init__(f"lease held until {until}")
+        self.until = until
+
+
+_LEASE_FREE = "(attribute_not_exists(leaseToken) OR leaseUntil < :now)"
 
 
 class TrackingStore:
@@ -199,63 +224,6 @@ class TrackingStore:
         previous: str | None = result.get("Attributes", {}).get("trackingId")
         return previous
 
-    def take_send_lease(
-        self, connection_id: str, tracking_id: str, token: str, until_ms: int, now_ms: int, *, seq: int = 0
-    ) -> tuple[LeaseState, int]:
-        """Take the connection's send lease for `tracking_id` until `until_ms`, as holder `token`, to
-        post event `seq` (0: several, a replay).
-
-        The lease has one holder at a time, even within a tracking (a resume's replay and a live
-        emit take turns), so that releasing it never frees it under another post still in flight.
-        Returns ("acquired", the highest seq of this tracking the connection already has), ("held",
-        until of the current holder's lease), ("sent", 0) when the connection already has event
-        `seq`, or ("fenced", 0) when the connection is gone or carries another tracking now.
-        """
-        condition = "trackingId = :t AND (attribute_not_exists(leaseOwner) OR leaseUntil < :now)"
-        values: dict[str, Any] = {":t": tracking_id, ":token": token, ":until": until_ms, ":now": now_ms}
-        if seq:
-            condition += " AND NOT (sentTracking = :t AND sentSeq >= :seq)"
-            values[":seq"] = seq
-        result, old = _update_or_old(
-            self.connections,
-            Key={"connectionId": connection_id},
-            UpdateExpression="SET leaseOwner = :t, leaseToken = :token, leaseUntil = :until",
-            ConditionExpression=condition,
-            ExpressionAttributeValues=values,
-            ReturnValues="ALL_OLD",
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
-        if result is None:
-            if not old or old.get("trackingId") != tracking_id:
-                return LeaseState.FENCED, 0
-            if seq and old.get("sentTracking") == tracking_id and int(old.get("sentSeq", 0)) >= seq:
-                return LeaseState.SENT, 0
-            return LeaseState.HELD, int(old.get("leaseUntil", 0))
-        before = result.get("Attributes", {})
-        return LeaseState.ACQUIRED, int(before.get("sentSeq", 0)) if before.get("sentTracking") == tracking_id else 0
-
-    def release_send_lease(self, connection_id: str, token: str, sent: tuple[str, int] | None = None) -> None:
-        """Release the lease if holder `token` still has it (an expired lease may have a new holder),
-        recording `sent` = (tracking, highest seq the connection has) in the same write."""
-        update = "REMOVE leaseOwner, leaseToken, leaseUntil"
-        values: dict[str, Any] = {":token": token}
-        if sent is not None:
-            update = "SET sentTracking = :t, sentSeq = :seq " + update
-            values.update({":t": sent[0], ":seq": sent[1]})
-        _update_if(
-            self.connections,
-            Key={"connectionId": connection_id},
-            UpdateExpression=update,
-            ConditionExpression="leaseToken = :token",
-            ExpressionAttributeValues=values,
-        )
-
-    def foreign_lease_until(self, connection_id: str, tracking_id: str | None) -> int:
-        """Until when (epoch ms) a tracking other than `tracking_id` holds the connection's send lease; 0: none."""
-        item = self.connections.get_item(Key={"connectionId": connection_id}, ConsistentRead=True).get("Item") or {}
-        owner = item.get("leaseOwner")
-        return int(item.get("leaseUntil", 0)) if owner is not None and owner != tracking_id else 0
-
     # -- orders --------------------------------------------------------------------------------
 
     def get_order(self, order_id: str) -> Order | None:
@@ -268,12 +236,22 @@ class TrackingStore:
     # -- trackings -----------------------------------------------------------------------------
 
     def create_tracking(
-        self, *, tracking_id: str, customer_id: str, order_id: str, connection_id: str, first_event: dict[str, Any]
+        self,
+        *,
+        tracking_id: str,
+        customer_id: str,
+        order_id: str,
+        connection_id: str,
+        first_event: dict[str, Any],
+        lease: tuple[str, int],
     ) -> Tracking:
         """A live tracking of `connection_id` with its first event stored (seq 1; the execution emits
-        from seq 2 on). Returns it as written."""
+        from seq 2 on), and its send lease held by `lease` = (token, until) to post that event.
+        Returns it as written."""
         moment = now()
         item = {
+            "leaseToken": lease[0],
+            "leaseUntil": lease[1],
             "trackingId": tracking_id,
             "customerId": customer_id,
             "orderId": order_id,
@@ -292,22 +270,30 @@ class TrackingStore:
         item = self.trackings.get_item(Key={"trackingId": tracking_id}, ConsistentRead=True).get("Item")
         return Tracking.from_item(item) if item else None
 
-    def end_tracking(self, tracking_id: str, connection_id: str) -> bool:
-        """Fence a tracking its connection has replaced: its execution emits nothing more.
-
-        Only if `connection_id` still holds it (a tracking resumed elsewhere is not ours to end).
-        """
-        return (
-            _update_if(
-                self.trackings,
-                Key={"trackingId": tracking_id},
-                UpdateExpression="SET #state = :ended REMOVE connectionId",
-                ConditionExpression="connectionId = :c",
-                ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues={":ended": TrackingState.ENDED, ":c": connection_id},
-            )
-            is not None
+    def end_tracking(self, tracking_id: str, connection_id: str, now_ms: int, own_token: str | None = None) -> bool:
+        """Fence a tracking its connection has replaced: its execution emits nothing more, and nothing
+        of it is posted after this returns. Only if `connection_id` still holds it (a tracking resumed
+        elsewhere is not ours to end), and only while no post of it holds the send lease (but
+        `own_token`'s): raises LeaseHeld, so the caller waits for that post to land first."""
+        result, old = _update_or_old(
+            self.trackings,
+            Key={"trackingId": tracking_id},
+            UpdateExpression="SET #state = :ended REMOVE connectionId, leaseToken, leaseUntil",
+            ConditionExpression=f"connectionId = :c AND ({_LEASE_FREE} OR leaseToken = :mine)",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={
+                ":ended": TrackingState.ENDED,
+                ":c": connection_id,
+                ":now": now_ms,
+                ":mine": own_token or "-",
+            },
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
+        if result is not None:
+            return True
+        if old is None or old.get("connectionId") != connection_id:
+            return False
+        raise LeaseHeld(int(old.get("leaseUntil", 0)))
 
     def detach_tracking(self, tracking_id: str, connection_id: str) -> bool:
         """The connection is gone: keep the tracking running and its events for resume."""
@@ -322,30 +308,53 @@ class TrackingStore:
             is not None
         )
 
-    def attach_tracking(self, tracking_id: str, connection_id: str, customer_id: str) -> Tracking | None:
-        """Re-point a customer's tracking to a new connection; returns it with every stored event."""
-        result = _update_if(
+    def attach_tracking(
+        self, tracking_id: str, connection_id: str, customer_id: str, *, after_seq: int, lease: tuple[str, int], now_ms: int
+    ) -> Tracking | None:
+        """Re-point a customer's tracking to a new connection, which has its events up to `after_seq`,
+        and take its send lease (`lease` = token, until) to replay the rest, in one write. Returns it
+        with every stored event; None if it is not the customer's. Raises LeaseHeld while a post to the
+        previous connection is in flight."""
+        result, old = _update_or_old(
             self.trackings,
             Key={"trackingId": tracking_id},
-            UpdateExpression="SET connectionId = :c",
-            ConditionExpression="customerId = :customer",
-            ExpressionAttributeValues={":c": connection_id, ":customer": customer_id},
+            UpdateExpression=(
+                "SET connectionId = :c, sentConnection = :c, sentSeq = :after, leaseToken = :token, leaseUntil = :until"
+            ),
+            ConditionExpression=f"customerId = :customer AND {_LEASE_FREE}",
+            ExpressionAttributeValues={
+                ":c": connection_id,
+                ":customer": customer_id,
+                ":after": after_seq,
+                ":token": lease[0],
+                ":until": lease[1],
+                ":now": now_ms,
+            },
             ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
-        return Tracking.from_item(result["Attributes"]) if result else None
+        if result is not None:
+            return Tracking.from_item(result["Attributes"])
+        if old is None or old.get("customerId") != customer_id:
+            return None
+        raise LeaseHeld(int(old.get("leaseUntil", 0)))
 
-    def append_event(self, tracking_id: str, execution_name: str, frame: dict[str, Any]) -> Tracking:
-        """Store `frame` as the tracking's next event: the fence and the idempotency check in one write.
+    def append_event(
+        self, tracking_id: str, execution_name: str, frame: dict[str, Any], *, lease: tuple[str, int], now_ms: int
+    ) -> Tracking:
+        """Store `frame` as the tracking's next event and take its send lease (`lease` = token, until)
+        to post it: the fence, the idempotency check and the lease in one write.
 
-        Takes only if `execution_name` still owns the live tracking and `frame["seq"]` is the next seq.
-        Returns the tracking as written (its current connection included); raises AppendRefused.
+        Takes only if `execution_name` still owns the live tracking, `frame["seq"]` is the next seq and
+        no other post holds the lease. Returns the tracking as written (its current connection
+        included); raises LeaseHeld (wait, retry) or AppendRefused.
         """
         seq = frame["seq"]
         result, old = _update_or_old(
             self.trackings,
             Key={"trackingId": tracking_id},
-            UpdateExpression="SET events = list_append(events, :e), nextSeq = :next",
-            ConditionExpression="executionName = :x AND nextSeq = :seq AND #state = :live",
+            UpdateExpression="SET events = list_append(events, :e), nextSeq = :next, leaseToken = :token, leaseUntil = :until",
+            ConditionExpression=f"executionName = :x AND nextSeq = :seq AND #state = :live AND {_LEASE_FREE}",
             ExpressionAttributeNames={"#state": "state"},
             ExpressionAttributeValues={
                 ":e": [frame],
@@ -353,10 +362,67 @@ class TrackingStore:
                 ":x": execution_name,
                 ":seq": seq,
                 ":live": TrackingState.LIVE,
+                ":token": lease[0],
+                ":until": lease[1],
+                ":now": now_ms,
             },
             ReturnValues="ALL_NEW",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
+        if result is not None:
+            return Tracking.from_item(result["Attributes"])
+        current = Tracking.from_item(old) if old else None
+        if current is not None and current.owned_by(execution_name) and current.next_seq == seq:
+            raise LeaseHeld(current.lease_until)
+        raise AppendRefused(current)
+
+    def take_send_lease(
+        self, tracking_id: str, connection_id: str, token: str, until_ms: int, now_ms: int, *, seq: int
+    ) -> tuple[LeaseState, int]:
+        """Take the tracking's send lease until `until_ms`, as holder `token`, to post its stored event
+        `seq` to `connection_id` again (a retried emit). Returns (ACQUIRED, the highest seq the
+        connection already has), (HELD, until of the current holder's lease), (SENT, 0) when the
+        connection has event `seq`, or (FENCED, 0) when the tracking is ended or on another connection."""
+        result, old = _update_or_old(
+            self.trackings,
+            Key={"trackingId": tracking_id},
+            UpdateExpression="SET leaseToken = :token, leaseUntil = :until",
+            ConditionExpression=(
+                f"connectionId = :c AND #state = :live AND {_LEASE_FREE} AND NOT (sentConnection = :c AND sentSeq >= :seq)"
+            ),
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={
+                ":c": connection_id,
+                ":live": TrackingState.LIVE,
+                ":token": token,
+                ":until": until_ms,
+                ":now": now_ms,
+                ":seq": seq,
+            },
+            ReturnValues="ALL_OLD",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
         if result is None:
-            raise AppendRefused(Tracking.from_item(old) if old else None)
-        return Tracking.from_item(result["Attributes"])
+            if not old or old.get("connectionId") != connection_id or old.get("state") != TrackingState.LIVE:
+                return LeaseState.FENCED, 0
+            if old.get("sentConnection") == connection_id and int(old.get("sentSeq", 0)) >= seq:
+                return LeaseState.SENT, 0
+            return LeaseState.HELD, int(old.get("leaseUntil", 0))
+        before = result.get("Attributes", {})
+        return LeaseState.ACQUIRED, int(before.get("sentSeq", 0)) if before.get("sentConnection") == connection_id else 0
+
+    def release_send_lease(self, tracking_id: str, token: str, sent: tuple[str, int] | None = None) -> None:
+        """Release the lease if holder `token` still has it (an expired lease may have a new holder),
+        recording `sent` = (connection, highest seq it has) in the same write."""
+        update = "REMOVE leaseToken, leaseUntil"
+        values: dict[str, Any] = {":token": token}
+        if sent is not None:
+            update = "SET sentConnection = :c, sentSeq = :seq " + update
+            values.update({":c": sent[0], ":seq": sent[1]})
+        _update_if(
+            self.trackings,
+            Key={"trackingId": tracking_id},
+            UpdateExpression=update,
+            ConditionExpression="leaseToken = :token",
+            ExpressionAttributeValues=values,
+        )

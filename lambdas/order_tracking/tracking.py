@@ -6,8 +6,9 @@ Invariants:
 - An event is stored before it is sent, by exactly one conditional write that only the tracking's own
   execution can make for the expected seq, so stale or repeated emits neither store nor send twice.
 - A tracking whose connection is gone keeps running and keeps its events for resume.
-- Posts happen under the connection's send lease (send_lease.py), so once the first frame answering a
-  switch has arrived, no frame of the previous tracking follows.
+- Posts happen under the tracking's send lease (send_lease.py), and a switch ends the previous tracking
+  only while none of its posts is in flight, so once the first frame answering a switch has arrived,
+  no frame of the previous tracking follows.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from order_tracking import aws_clients, gateway, settings
 from order_tracking.clock import iso_millis, now
 from order_tracking.observability import Metric, count, logger
 from order_tracking.protocol import ErrorCode, ProtocolError, order_event_frame
-from order_tracking.send_lease import send_lease, wait_for_other_senders
+from order_tracking.send_lease import holding, lease_for, new_token, now_ms, send_lease, wait_while_held
 from order_tracking.settings import TrackingSettings
-from order_tracking.store import AppendRefused, OvertakenRequest, Tracking, TrackingState, TrackingStore
+from order_tracking.store import AppendRefused, OvertakenRequest, Tracking, TrackingStore
 
 if TYPE_CHECKING:  # only track_order parses requests: the other handlers never import pydantic
     from order_tracking.track_order_request import TrackOrder
@@ -44,8 +45,9 @@ class OutOfOrderEmit(Exception):
 
 
 def _end_previous(store: TrackingStore, connection_id: str, previous: str | None, current: str | None) -> None:
+    """Fence the connection's previous tracking, after any post of it in flight has landed."""
     if previous and previous != current:
-        ended = store.end_tracking(previous, connection_id)
+        ended = wait_while_held(lambda: store.end_tracking(previous, connection_id, now_ms()))
         logger.info("previous tracking ended", extra={"previous_tracking_id": previous, "fenced": ended})
 
 
@@ -69,35 +71,42 @@ def _track(store: TrackingStore, request: TrackOrder, connection_id: str, custom
     order = store.get_order(request.orderId)
     if order is None or order.customer_id != customer_id:
         # Even an unknown order ends the previous tracking (protocol: timing and cancellation).
+        # Ending it waits for its post in flight, if any: the error does not overtake it.
         _end_previous(store, connection_id, store.switch_connection_tracking(connection_id, None, requested_at), None)
-        wait_for_other_senders(store, connection_id, None)  # the error must not overtake their last post
         raise ProtocolError(ErrorCode.ORDER_NOT_FOUND, "no such order", request.orderId)
 
     # The route sends the first event itself, under the same fence and send lease as the emit step,
-    # and the execution paces the rest: the first event is the fifth call after the request (get the
-    # order, store the tracking with its first event, switch the connection, take the lease, post),
-    # not the ninth behind a Step Functions start and a Lambda invoke.
+    # and the execution paces the rest: the first event is at most the fifth call after the request
+    # (get the order, store the tracking with its first event and its lease, switch the connection,
+    # end the previous tracking, post), not the ninth behind a Step Functions start and a Lambda invoke.
     tracking_id = uuid.uuid4().hex
     logger.append_keys(tracking_id=tracking_id)
     events = [{"seq": seq, "orderId": order.order_id, **event} for seq, event in enumerate(order.events, start=1)]
     first = order_event_frame(tracking_id=tracking_id, order_id=order.order_id, seq=1, event=events[0], at=iso_millis(now()))
-    tracking = store.create_tracking(
+    token = new_token()
+    store.create_tracking(
         tracking_id=tracking_id,
         customer_id=customer_id,
         order_id=order.order_id,
         connection_id=connection_id,
         first_event=first,
+        lease=lease_for(token),
     )
     try:
         previous = store.switch_connection_tracking(connection_id, tracking_id, requested_at)
     except OvertakenRequest:
-        store.end_tracking(tracking_id, connection_id)  # never started: nothing will emit
+        store.end_tracking(tracking_id, connection_id, now_ms(), own_token=token)  # never started: nothing will emit
         raise
     try:
-        try:
-            outcome = _send(store, tracking, first)
-        finally:
-            _end_previous(store, connection_id, previous, tracking_id)
+        with holding(store, tracking_id, connection_id, token, 0) as lease:
+            _end_previous(store, connection_id, previous, tracking_id)  # its last post lands before our first
+            if gateway.post(connection_id, first):
+                lease.posted(1)
+                count(Metric.EVENTS_EMITTED)
+                outcome = EmitOutcome.SENT
+            else:
+                store.detach_tracking(tracking_id, connection_id)
+                outcome = EmitOutcome.DETACHED
         if len(events) > 1:
             config = settings.load(TrackingSettings)
             execution_input = {
@@ -111,7 +120,7 @@ def _track(store: TrackingStore, request: TrackOrder, connection_id: str, custom
                 stateMachineArn=config.state_machine_arn, name=tracking_id, input=json.dumps(execution_input)
             )
     except Exception:
-        store.end_tracking(tracking_id, connection_id)  # a tracking no execution will continue
+        store.end_tracking(tracking_id, connection_id, now_ms(), own_token=token)  # a tracking no execution will continue
         raise
     count(Metric.TRACKINGS_STARTED)
     logger.info("tracking started", extra={"events": len(order.events), "first_event": outcome})
@@ -129,21 +138,30 @@ def _resume(store: TrackingStore, request: TrackOrder, connection_id: str, custo
     if known.expires_at and known.expires_at < int(now().timestamp()):
         logger.info("resume refused: expired tracking", extra={"resume_tracking_id": resume.trackingId})
         return False
-    # The connection first, then the tracking: an emit that sees the tracking on this connection must
-    # find the connection carrying it, or its send lease would be refused.
+    # The connection first, then the tracking: the previous tracking is fenced once its post in flight
+    # has landed; then the re-attachment takes this tracking's lease (after any post of it to the old
+    # connection) to replay what the client missed.
     _end_previous(
         store, connection_id, store.switch_connection_tracking(connection_id, known.tracking_id, requested_at), known.tracking_id
     )
-    tracking = store.attach_tracking(known.tracking_id, connection_id, customer_id)
+    token = new_token()
+    tracking = wait_while_held(
+        lambda: store.attach_tracking(
+            known.tracking_id,
+            connection_id,
+            customer_id,
+            after_seq=resume.afterSeq,  # the client has these: a retried emit must not send them again
+            lease=lease_for(token),
+            now_ms=now_ms(),
+        )
+    )
     if tracking is None:
         return False
     logger.append_keys(tracking_id=tracking.tracking_id)
     missed = [frame for frame in tracking.events if frame["seq"] > resume.afterSeq]
     replayed = 0
-    with send_lease(store, connection_id, tracking.tracking_id) as lease:
-        if lease.may_post:
-            lease.posted(resume.afterSeq)  # the client has these: a retried emit must not send them again
-        for frame in missed if lease.may_post else []:
+    with holding(store, tracking.tracking_id, connection_id, token, resume.afterSeq) as lease:
+        for frame in missed:
             if not gateway.post(connection_id, frame):
                 store.detach_tracking(tracking.tracking_id, connection_id)
                 break
@@ -156,47 +174,65 @@ def _resume(store: TrackingStore, request: TrackOrder, connection_id: str, custo
 
 
 def emit(tracking_id: str, execution_name: str, event: dict[str, Any]) -> EmitOutcome:
-    """Store and send one event of a tracking; returns the outcome the state machine branches on."""
+    """Store and send one event of a tracking; returns the outcome the state machine branches on.
+
+    Two writes: the append, which takes the send lease, and the lease's release, which records what
+    the connection has."""
     store = TrackingStore()
     seq = int(event["seq"])
     logger.append_keys(tracking_id=tracking_id, seq=seq)
+    frame = order_event_frame(tracking_id=tracking_id, order_id=event["orderId"], seq=seq, event=event, at=iso_millis(now()))
+    token = new_token()
     try:
-        frame = order_event_frame(tracking_id=tracking_id, order_id=event["orderId"], seq=seq, event=event, at=iso_millis(now()))
-        tracking = store.append_event(tracking_id, execution_name, frame)
+        tracking = wait_while_held(
+            lambda: store.append_event(tracking_id, execution_name, frame, lease=lease_for(token), now_ms=now_ms())
+        )
     except AppendRefused as refused:
         current = refused.tracking
-        if current is None or current.execution_name != execution_name or current.state != TrackingState.LIVE:
+        if current is None or not current.owned_by(execution_name):
             logger.info("emit fenced", extra={"state": current.state if current else None})
             count(Metric.EMITS_FENCED)
             return EmitOutcome.SUPERSEDED
         if current.next_seq <= seq:
             raise OutOfOrderEmit(f"seq {seq} emitted before seq {current.next_seq}") from None
         # Stored by an earlier attempt: send it unchanged, unless the connection has it already.
-        tracking, frame = current, current.events[seq - 1]
-    return _send(store, tracking, frame)
+        return _send_again(store, current, current.events[seq - 1])
+    connection_id = tracking.connection_id
+    with holding(store, tracking_id, connection_id, token, tracking.sent_to(connection_id or "")) as lease:
+        if connection_id is None:
+            logger.info("event stored, no connection")
+            return EmitOutcome.STORED
+        if not gateway.post(connection_id, frame):
+            store.detach_tracking(tracking_id, connection_id)
+            logger.info("connection gone, tracking detached")
+            return EmitOutcome.DETACHED
+        lease.posted(seq)
+    count(Metric.EVENTS_EMITTED)
+    logger.info("event sent", extra={"event_type": frame["type"]})
+    return EmitOutcome.SENT
 
 
-def _send(store: TrackingStore, tracking: Tracking, frame: dict[str, Any]) -> EmitOutcome:
-    """Post a stored event to the tracking's connection under its send lease; the emit outcome."""
+def _send_again(store: TrackingStore, tracking: Tracking, frame: dict[str, Any]) -> EmitOutcome:
+    """A retried emit: post the stored event under a lease of its own, unless the connection has it."""
     if tracking.connection_id is None:
         logger.info("event stored, no connection")
         return EmitOutcome.STORED
-    with send_lease(store, tracking.connection_id, tracking.tracking_id, frame["seq"]) as lease:
+    with send_lease(store, tracking.tracking_id, tracking.connection_id, frame["seq"]) as lease:
         if lease.already_sent:
             logger.info("emit repeated: already sent")
             count(Metric.EMITS_REPEATED)
             return EmitOutcome.DUPLICATE
         if not lease.may_post:
-            # The connection went away or moved on since the append; the event stays for resume.
+            # The tracking was ended or moved to another connection since; the event stays for resume.
             logger.info("event stored, connection carries no longer this tracking")
             return EmitOutcome.STORED
         if not gateway.post(tracking.connection_id, frame):
             store.detach_tracking(tracking.tracking_id, tracking.connection_id)
             logger.info("connection gone, tracking detached")
             return EmitOutcome.DETACHED
-        lease.posted(frame["seq"])  # recorded when the lease is released: no write of its own
+        lease.posted(frame["seq"])
     count(Metric.EVENTS_EMITTED)
-    logger.info("event sent", extra={"event_type": frame["type"]})
+    logger.info("event sent again", extra={"event_type": frame["type"]})
     return EmitOutcome.SENT
 
 

@@ -149,9 +149,9 @@ def test_unknown_keys_and_wrong_secrets_are_refused_as_aws_refuses_them(system, 
 
 
 def test_a_handler_whose_role_lost_a_grant_fails_locally_with_access_denied(cdk_out, tmp_path):
-    # emit takes the send lease with UpdateItem on the connections table; take that grant away.
+    # emit stores its event and takes the send lease with UpdateItem on the trackings table; take that away.
     broken = SynthesizedStack.load(
-        template_without_grant(cdk_out, tmp_path, "HandlersEmitFunctionRole", "dynamodb:UpdateItem", "TablesConnections")
+        template_without_grant(cdk_out, tmp_path, "HandlersEmitFunctionRole", "dynamodb:UpdateItem", "TablesTrackings")
     )
     with running_stack(broken) as system:
         system.management.open("c-1")
@@ -166,7 +166,7 @@ def test_a_handler_whose_role_lost_a_grant_fails_locally_with_access_denied(cdk_
         (letter,) = letters
         assert "AccessDeniedException" in letter["cause"]
         assert "is not authorized to perform: dynamodb:UpdateItem on resource: " in letter["cause"]
-        assert ":table/TablesConnections" in letter["cause"]
+        assert ":table/TablesTrackings" in letter["cause"]
 
 
 def test_a_state_machine_whose_role_lost_a_grant_cannot_invoke_emit(cdk_out, tmp_path):

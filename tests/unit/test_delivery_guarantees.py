@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 from botocore.exceptions import ClientError
 from handlers import emit
-from order_tracking import aws_clients
+from order_tracking import aws_clients, gateway
 from order_tracking.send_lease import LEASE_MS
-from order_tracking.store import TrackingStore
+from order_tracking.store import LeaseHeld, TrackingStore
 
 from tests.unit.conftest import LambdaContextStub, reply_frame
 from tests.unit.test_routes import current_tracking, emit_step, execution_input, table
@@ -22,11 +23,15 @@ def _in_thread(function, *args):
     return thread, result
 
 
+ANY_LATER_SEQ = 1_000_000  # a post of an event the connection does not have yet
+
+
 def _take_lease_as(tracking_id: str, connection_id: str, hold_ms: int = LEASE_MS) -> str:
-    """Take the send lease as a post of `tracking_id` would; returns the holder's token."""
+    """Take the tracking's send lease as a post of it would; returns the holder's token."""
     now = int(time.time() * 1000)
     token = f"test-{tracking_id}-{now}"
-    assert TrackingStore().take_send_lease(connection_id, tracking_id, token, now + hold_ms, now)[0] == "acquired"
+    state, _ = TrackingStore().take_send_lease(tracking_id, connection_id, token, now + hold_ms, now, seq=ANY_LATER_SEQ)
+    assert state == "acquired"
     return token
 
 
@@ -38,7 +43,7 @@ def test_an_error_answering_a_switch_waits_for_the_old_trackings_post_in_flight(
     thread, result = _in_thread(routes.track, "conn-a", "ZX-9999")
     time.sleep(0.4)
     assert thread.is_alive(), "the answer must not overtake the old tracking's post"
-    TrackingStore().release_send_lease("conn-a", token)
+    TrackingStore().release_send_lease(old, token)
     thread.join(5)
     assert reply_frame(result["value"])["code"] == "order_not_found"
 
@@ -52,7 +57,7 @@ def test_the_new_trackings_first_event_waits_for_the_old_trackings_post_in_fligh
     thread, result = _in_thread(routes.track, "conn-a", "ZX-1003")  # the route sends the new first event
     time.sleep(0.4)
     assert thread.is_alive() and [f["trackingId"] for f in client.frames] == [old]
-    TrackingStore().release_send_lease("conn-a", token)
+    TrackingStore().release_send_lease(old, token)
     thread.join(5)
     assert result["value"] == {"statusCode": 200}
     new = current_tracking(aws, "conn-a")
@@ -68,31 +73,35 @@ def test_two_posts_of_one_tracking_take_turns_and_neither_frees_the_others_lease
     store = TrackingStore()
     first = _take_lease_as(tracking, "conn-a")  # say, the replay
     now = int(time.time() * 1000)
-    assert store.take_send_lease("conn-a", tracking, "live-emit", now + LEASE_MS, now)[0] == "held"
-    store.release_send_lease("conn-a", first)
+    assert store.take_send_lease(tracking, "conn-a", "live-emit", now + LEASE_MS, now, seq=ANY_LATER_SEQ)[0] == "held"
+    store.release_send_lease(tracking, first)
     now = int(time.time() * 1000)
-    assert store.take_send_lease("conn-a", tracking, "live-emit", now + LEASE_MS, now)[0] == "acquired"
-    store.release_send_lease("conn-a", first)  # a late, repeated release by the first holder: no effect
-    assert store.foreign_lease_until("conn-a", None) > now  # so a switch still waits for the live emit
-    store.release_send_lease("conn-a", "live-emit")
-    assert store.foreign_lease_until("conn-a", None) == 0
+    assert store.take_send_lease(tracking, "conn-a", "live-emit", now + LEASE_MS, now, seq=ANY_LATER_SEQ)[0] == "acquired"
+    store.release_send_lease(tracking, first)  # a late, repeated release by the first holder: no effect
+    with pytest.raises(LeaseHeld):  # so a switch still waits for the live emit
+        store.end_tracking(tracking, "conn-a", int(time.time() * 1000))
+    store.release_send_lease(tracking, "live-emit")
+    assert store.end_tracking(tracking, "conn-a", int(time.time() * 1000))
 
 
 def test_a_lease_left_by_a_crashed_emit_expires(routes, aws):
     routes.connect("conn-a")
     routes.track("conn-a", "ZX-1001")
-    _take_lease_as(current_tracking(aws, "conn-a"), "conn-a", hold_ms=300)
-    lease_until = int(table(aws, "CONNECTIONS_TABLE").get_item(Key={"connectionId": "conn-a"})["Item"]["leaseUntil"])
+    old = current_tracking(aws, "conn-a")
+    _take_lease_as(old, "conn-a", hold_ms=300)
+    lease_until = int(table(aws, "TRACKINGS_TABLE").get_item(Key={"trackingId": old})["Item"]["leaseUntil"])
     assert reply_frame(routes.track("conn-a", "ZX-9999"))["code"] == "order_not_found"
     answered = time.time() * 1000
     assert lease_until <= answered < lease_until + 2000  # it waited for the lease to lapse, no longer
 
 
-def test_an_old_emit_that_stored_before_the_switch_does_not_post_after_it(routes, aws):
-    """The append took, then the connection switched before the post: the event is kept, not sent."""
+def test_an_old_emit_that_stored_before_the_switch_posts_before_the_switchs_answer(routes, aws):
+    """The old emit's append took the lease, then the connection switched before its post: the switch
+    waits for that post, so the old event arrives before the new tracking's first, never after."""
     client = routes.connect("conn-a")
     routes.track("conn-a", "ZX-1001")
     old = current_tracking(aws, "conn-a")
+    client.wait_for(1)
     store = TrackingStore()
     frame = {
         "type": "order_processing",
@@ -104,12 +113,18 @@ def test_an_old_emit_that_stored_before_the_switch_does_not_post_after_it(routes
         "trackingId": old,
         "eventId": f"{old}#2",
     }
-    tracking = store.append_event(old, old, frame)
-    routes.track("conn-a", "ZX-1003")  # the switch lands between the old emit's append and its post
-    from order_tracking.tracking import _send
-
-    assert _send(store, tracking, frame) == "stored"
-    assert [(f["trackingId"], f["seq"]) for f in client.frames] == [(old, 1), (current_tracking(aws, "conn-a"), 1)]
+    now = int(time.time() * 1000)
+    store.append_event(old, old, frame, lease=("old-emit", now + LEASE_MS), now_ms=now)  # stored, lease taken
+    thread, result = _in_thread(routes.track, "conn-a", "ZX-1003")  # the switch lands before the old post
+    time.sleep(0.4)
+    assert thread.is_alive(), "the switch must wait for the old tracking's post in flight"
+    assert gateway.post("conn-a", frame)  # the old emit posts
+    store.release_send_lease(old, "old-emit", ("conn-a", 2))
+    thread.join(5)
+    assert result["value"] == {"statusCode": 200}
+    new = current_tracking(aws, "conn-a")
+    assert [(f["trackingId"], f["seq"]) for f in client.wait_for(3)] == [(old, 1), (old, 2), (new, 1)]
+    assert emit_step(aws, old, 3) == "superseded"  # and the old execution stops at its next emit
 
 
 def test_throttling_that_outlasts_botocore_retries_surfaces_as_a_retryable_fault(routes, aws, monkeypatch):
@@ -170,7 +185,8 @@ def test_a_retried_emit_of_an_event_a_resume_replayed_is_not_sent_twice(routes, 
     store = TrackingStore()
     event = execution_input(aws, tracking_id)["events"][0]
     frame = {**event, "trackingId": tracking_id, "eventId": f"{tracking_id}#2", "at": "2026-01-01T00:00:00.000Z"}
-    store.append_event(tracking_id, tracking_id, frame)  # attempt 1: stored, never posted
+    now = int(time.time() * 1000)
+    store.append_event(tracking_id, tracking_id, frame, lease=("attempt-1", now + 200), now_ms=now)  # stored, never posted
     routes.management_api.drop("conn-a")
     routes.call("$disconnect", "conn-a")
     second = routes.connect("conn-b")
@@ -181,8 +197,8 @@ def test_a_retried_emit_of_an_event_a_resume_replayed_is_not_sent_twice(routes, 
     assert [f["seq"] for f in second.frames] == [2] and [f["seq"] for f in first.frames] == [1]
 
 
-def test_an_emit_costs_three_dynamodb_writes(routes, aws):
-    """Append (the fence), take the send lease, release it with what was sent: no fourth write."""
+def test_an_emit_costs_two_dynamodb_writes(routes, aws):
+    """Append (the fence) taking the send lease, then its release with what was sent: no third write."""
     routes.connect("conn-a")
     routes.track("conn-a", "ZX-1001")
     tracking_id = current_tracking(aws, "conn-a")
@@ -198,12 +214,12 @@ def test_an_emit_costs_three_dynamodb_writes(routes, aws):
     finally:
         events.unregister("before-call.dynamodb", record)
     writes = [c for c in calls if c in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")]
-    assert writes == ["UpdateItem", "UpdateItem", "UpdateItem"], calls
+    assert writes == ["UpdateItem", "UpdateItem"], calls
 
 
 def test_the_first_event_is_posted_by_the_fifth_aws_call_after_track_order(routes, aws):
-    """Get the order, store the tracking with its first event, switch the connection, take the send
-    lease, post: the first event does not wait for Step Functions or a Lambda invoke."""
+    """Get the order, store the tracking with its first event and its send lease, switch the connection,
+    end the previous tracking, post: the first event does not wait for Step Functions or a Lambda invoke."""
     routes.connect("conn-a")
     routes.track("conn-a", "ZX-1002")  # a tracking to switch away from
     calls: list[str] = []
