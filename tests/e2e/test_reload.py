@@ -19,6 +19,7 @@ import websockets
 from local.launcher import LocalModeProcess
 from local.synth import ROOT
 from local.tokens import local_signing_secret, mint, with_token
+from tests.support.aio import run
 
 pytestmark = pytest.mark.e2e
 
@@ -92,7 +93,7 @@ def test_a_handler_edit_reaches_the_next_frame_and_the_connection_stays_open(dev
             return first + rest
 
     try:
-        frames = asyncio.run(scenario())
+        frames = run(scenario())
     finally:
         emit.write_text(original)
     assert [f["seq"] for f in frames] == [1, 2, 3, 4]  # nothing lost, nothing twice
@@ -117,7 +118,7 @@ def test_a_broken_edit_is_reported_once_and_the_old_code_keeps_serving(dev, proj
                 await ws.send(json.dumps({"type": "ping"}))
                 return json.loads(await asyncio.wait_for(ws.recv(), 10))
 
-        assert asyncio.run(ping_once())["type"] == "pong"
+        assert run(ping_once())["type"] == "pong"
     finally:
         fixed = len(dev.lines)
         ping.write_text(original)
@@ -147,4 +148,4 @@ def test_a_stack_edit_reaches_the_next_invocation(dev, project):
                     pass
             return refused.value.response.status_code
 
-    assert asyncio.run(two_connections()) == 429
+    assert run(two_connections()) == 429
