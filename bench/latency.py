@@ -150,13 +150,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--min-delay", type=int, default=1)
     parser.add_argument("--max-delay", type=int, default=2)
     parser.add_argument("--servers", default="reference,local", help="which servers to measure")
+    parser.add_argument("--workers", type=int, default=4, help="local mode's Lambda worker processes per function")
     args = parser.parse_args(argv)
     _raise_open_file_limit()
     secret = local_signing_secret()
     token = mint(DEMO_CUSTOMER_ID, secret, 3 * 3600)
     factories: dict[str, Callable[[], LocalModeTarget | ReferenceServer]] = {
         "reference": lambda: ReferenceServer(args.min_delay, args.max_delay, secret),
-        "local": lambda: LocalModeTarget(args.min_delay, args.max_delay),
+        "local": lambda: LocalModeTarget(args.min_delay, args.max_delay, workers=args.workers),
     }
     runs = []
     for clients in (int(n) for n in args.levels.split(",")):
