@@ -61,6 +61,7 @@ class Reloader:
         self._last_error: str | None = None
         self._generation = 0
         self._builds = Path(tempfile.mkdtemp(prefix="order-tracking-reload-"))
+        self._previously_used: set[Path] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
         paths = [self.root / name for name in WATCHED if (self.root / name).exists()]
@@ -85,6 +86,24 @@ class Reloader:
             summary = "served as saved: reload the page"
         if summary is not None:
             self.console.log("RELOAD", f"{names}: {summary} ({(time.monotonic() - started) * 1000:.0f} ms)")
+            self._prune()
+
+    def _prune(self) -> None:
+        """Delete the builds no worker runs any more (those of the reload before stay: their workers
+        may still be finishing an invocation)."""
+        in_use = {self._build_of(spec.code_dir) for spec in self.mode.runtime.functions.values()}
+        in_use.add(self._build_of(self.mode.stack.cdk_out))
+        for build in self._builds.iterdir():
+            if build not in in_use and build not in self._previously_used:
+                shutil.rmtree(build, ignore_errors=True)
+        self._previously_used = in_use
+
+    def _build_of(self, path: Path) -> Path:
+        """The build under the reload dir that holds `path` (itself when it is not one of ours)."""
+        try:
+            return self._builds / path.relative_to(self._builds).parts[0]
+        except ValueError:
+            return path
 
     # -- handlers ----------------------------------------------------------------------------------
 
