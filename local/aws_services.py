@@ -7,7 +7,6 @@ clients against `http://localhost:$MOTO_PORT` in server mode.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
@@ -162,21 +161,12 @@ class IamEnforcement:
         self.iam = iam
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")}
-        if environ.get("CONTENT_TYPE"):
-            headers["content-type"] = environ["CONTENT_TYPE"]
-        if environ.get("CONTENT_LENGTH"):
-            headers["content-length"] = environ["CONTENT_LENGTH"]
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length > 0 else b""
-        environ["wsgi.input"] = io.BytesIO(body)
-        target = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
-        method = environ.get("REQUEST_METHOD", "GET")
-        requested = classify(method, target, headers, body)
+        request = SignedRequest.from_wsgi(environ)
+        requested = classify(request.method, request.target, request.headers, request.body)
         if requested is None:
             return self.app(environ, start_response)
         try:
-            self.iam.authorize(SignedRequest(method, target, headers, body), requested.action, requested.resources)
+            self.iam.authorize(request, requested.action, requested.resources)
         except sigv4.SignatureRefused as refused:
             answer = refusal(requested, refused.code, refused.message)
         except AccessDenied as denied:

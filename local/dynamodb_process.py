@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from local.iam import LocalIam
+from local.sigv4 import SignedRequest
 
 START_TIMEOUT_SECONDS = 60
 
@@ -60,14 +61,9 @@ class DynamoDbProcess:
         connection = getattr(self._local, "connection", None)
         if connection is None:
             connection = self._local.connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length > 0 else b""
-        headers = {key[5:].replace("_", "-").title(): value for key, value in environ.items() if key.startswith("HTTP_")}
-        if environ.get("CONTENT_TYPE"):
-            headers["Content-Type"] = environ["CONTENT_TYPE"]
-        target = environ.get("RAW_URI") or environ.get("PATH_INFO", "/")
+        request = SignedRequest.from_wsgi(environ)
         try:
-            connection.request(environ["REQUEST_METHOD"], target, body=body, headers=headers)
+            connection.request(request.method, request.target, body=request.body, headers=request.headers)
             response = connection.getresponse()
             data = response.read()
         except (OSError, http.client.HTTPException):

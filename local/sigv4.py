@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -32,6 +34,21 @@ class SignedRequest:
     target: str  # path?query, percent-encoding as on the wire
     headers: dict[str, str]
     body: bytes
+
+    @classmethod
+    def from_wsgi(cls, environ: dict[str, Any]) -> SignedRequest:
+        """The request a WSGI app was given. Its body is read and put back, so the app after this one
+        can read it too."""
+        headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")}
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        if environ.get("CONTENT_LENGTH"):
+            headers["content-length"] = environ["CONTENT_LENGTH"]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        target = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
+        return cls(environ.get("REQUEST_METHOD", "GET"), target, headers, body)
 
 
 class SignatureRefused(Exception):
