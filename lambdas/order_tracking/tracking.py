@@ -22,7 +22,7 @@ from order_tracking import aws_clients, gateway, settings
 from order_tracking.clock import iso_millis, now
 from order_tracking.observability import Metric, count, logger
 from order_tracking.protocol import ErrorCode, ProtocolError, order_event_frame
-from order_tracking.send_lease import holding, lease_for, new_token, now_ms, send_lease, wait_while_held
+from order_tracking.send_lease import Lease, holding, lease_for, new_token, now_ms, send_lease, wait_while_held
 from order_tracking.settings import TrackingSettings
 from order_tracking.store import AppendRefused, OvertakenRequest, Tracking, TrackingStore
 
@@ -100,12 +100,10 @@ def _track(store: TrackingStore, request: TrackOrder, connection_id: str, custom
     try:
         with holding(store, tracking_id, connection_id, token, 0) as lease:
             _end_previous(store, connection_id, previous, tracking_id)  # its last post lands before our first
-            if gateway.post(connection_id, first):
-                lease.posted(1)
+            if _post_held(store, tracking_id, connection_id, first, lease):
                 count(Metric.EVENTS_EMITTED)
                 outcome = EmitOutcome.SENT
             else:
-                store.detach_tracking(tracking_id, connection_id)
                 outcome = EmitOutcome.DETACHED
         if len(events) > 1:
             config = settings.load(TrackingSettings)
@@ -162,10 +160,8 @@ def _resume(store: TrackingStore, request: TrackOrder, connection_id: str, custo
     replayed = 0
     with holding(store, tracking.tracking_id, connection_id, token, resume.afterSeq) as lease:
         for frame in missed:
-            if not gateway.post(connection_id, frame):
-                store.detach_tracking(tracking.tracking_id, connection_id)
+            if not _post_held(store, tracking.tracking_id, connection_id, frame, lease):
                 break
-            lease.posted(frame["seq"])
             replayed += 1
     count(Metric.TRACKINGS_RESUMED)
     count(Metric.EVENTS_REPLAYED, replayed)
@@ -202,14 +198,22 @@ def emit(tracking_id: str, execution_name: str, event: dict[str, Any]) -> EmitOu
         if connection_id is None:
             logger.info("event stored, no connection")
             return EmitOutcome.STORED
-        if not gateway.post(connection_id, frame):
-            store.detach_tracking(tracking_id, connection_id)
-            logger.info("connection gone, tracking detached")
+        if not _post_held(store, tracking_id, connection_id, frame, lease):
             return EmitOutcome.DETACHED
-        lease.posted(seq)
     count(Metric.EVENTS_EMITTED)
     logger.info("event sent", extra={"event_type": frame["type"]})
     return EmitOutcome.SENT
+
+
+def _post_held(store: TrackingStore, tracking_id: str, connection_id: str, frame: dict[str, Any], lease: Lease) -> bool:
+    """Post `frame` under `lease`: True when it landed (recorded on the lease, which its release
+    writes), False when the connection was gone (410): the tracking is detached, its events kept."""
+    if not gateway.post(connection_id, frame):
+        store.detach_tracking(tracking_id, connection_id)
+        logger.info("connection gone, tracking detached")
+        return False
+    lease.posted(frame["seq"])
+    return True
 
 
 def _send_again(store: TrackingStore, tracking: Tracking, frame: dict[str, Any]) -> EmitOutcome:
@@ -226,11 +230,8 @@ def _send_again(store: TrackingStore, tracking: Tracking, frame: dict[str, Any])
             # The tracking was ended or moved to another connection since; the event stays for resume.
             logger.info("event stored, connection carries no longer this tracking")
             return EmitOutcome.STORED
-        if not gateway.post(tracking.connection_id, frame):
-            store.detach_tracking(tracking.tracking_id, tracking.connection_id)
-            logger.info("connection gone, tracking detached")
+        if not _post_held(store, tracking.tracking_id, tracking.connection_id, frame, lease):
             return EmitOutcome.DETACHED
-        lease.posted(frame["seq"])
     count(Metric.EVENTS_EMITTED)
     logger.info("event sent again", extra={"event_type": frame["type"]})
     return EmitOutcome.SENT
