@@ -250,9 +250,7 @@ class LocalAws:
                 assert role is not None, "a state machine without a role"
                 credentials = self.iam.credentials(role, "states")
                 moto_patches.sign_interpreter_calls_as(credentials.access_key, credentials.secret_key, credentials.session_token)
-            for spec in stack.functions().values():  # minted now, so the DynamoDB process knows them all
-                if spec.role:
-                    self.iam.credentials(spec.role, spec.name)
+            self.iam.mint_for_functions(stack)
         if self._dynamodb_process and self.dynamodb is None:
             self.dynamodb = DynamoDbProcess(self.host, self.iam)
             PLAN.delegate("dynamodb", self.dynamodb)

@@ -119,6 +119,13 @@ class LocalIam:
         self._lock = threading.Lock()
         self._decisions: dict[tuple[str, str, str], bool] = {}
 
+    def mint_for_functions(self, stack: SynthesizedStack) -> None:
+        """Credentials for every function's workers now (a copy of this LocalIam made later, as the
+        DynamoDB process gets, knows them all)."""
+        for spec in stack.functions().values():
+            if spec.role:
+                self.credentials(spec.role, spec.name)
+
     def update_roles(self, stack: SynthesizedStack) -> None:
         """The template changed: its roles' policies from now on; credentials already minted stay valid."""
         roles = LocalIam.from_stack(stack).roles

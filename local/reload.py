@@ -174,9 +174,7 @@ class Reloader:
         applied: list[str] = []
         if mode.iam is not None:
             mode.iam.update_roles(new)
-            for spec in new.functions().values():
-                if spec.role:
-                    mode.iam.credentials(spec.role, spec.name)
+            mode.iam.mint_for_functions(new)
             if mode.aws.dynamodb is not None:
                 mode.aws.dynamodb.update_iam(mode.iam)
         dynamodb = mode.aws.client("dynamodb")
