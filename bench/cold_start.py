@@ -6,8 +6,8 @@ in the same run, and each Lambda asset's zipped size.
 Import times come from `python -X importtime` in a fresh interpreter per run, importing the handler
 from its synthesized asset as Lambda would. Each run imports boto3 alone and then the handler, back to
 back, so that both see the same machine load; the ratio reported is the median of the runs' ratios.
-boto3 is in the Lambda runtime, so it is never bundled; Powertools and pydantic come from the layer and are imported from this
-environment here. Results go to bench/results/cold_start.json.
+boto3 is in the Lambda runtime, so it is never bundled; Powertools and its extras come from the layer
+and are imported from this environment here. Results go to bench/results/cold_start.json.
 """
 
 from __future__ import annotations
