@@ -16,7 +16,11 @@ these touch its internals; each patch says where moto differs from AWS and what 
   JSONPath expressions are parsed once per path.
 - Memory: moto keeps every execution, with its history, and every worker thread in
   `parser.utils.TMP_THREADS` forever (about 58 KB per execution). `prune_finished_executions()`
-  drops finished ones; local mode calls it periodically so a long run stays flat.
+  drops finished ones; local mode calls it periodically so a long run stays flat. And every model
+  object moto ever creates (each DynamoDB item, and each copy of one an UpdateItem makes, each SQS
+  message...) is appended to its class's `instances_tracked` list, which only moto's own dashboard
+  reads: it kept about 170 KB per tracking cycle in the DynamoDB process. `forget_model_instances()`
+  stops that, in each process that runs moto.
 - IAM: the interpreter's service calls sign as the state machine's role (`sign_interpreter_calls_as`),
   so local mode's IAM check applies the role's policies to them, as AWS does.
 - Not patched, noted: StopExecution on an EXPRESS execution succeeds in moto but is refused on AWS
@@ -38,6 +42,7 @@ from typing import Any
 import boto3
 from jsonpath_ng.ext.parser import parse as jsonpath_ext_parse
 from jsonpath_ng.parser import parse as jsonpath_parse
+from moto.core import common_models
 from moto.core.config import default_user_config
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.stepfunctions.parser import utils as parser_utils
@@ -159,11 +164,21 @@ def _as_utc(moment: Any) -> datetime.datetime:
     return found
 
 
+def _untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
+    return object.__new__(cls)
+
+
+def forget_model_instances() -> None:
+    """moto's models stop recording every instance of theirs (which only moto's dashboard reads)."""
+    common_models.BaseModel.__new__ = _untracked_new  # type: ignore[method-assign]
+
+
 def apply() -> None:
     """Idempotent: safe to call from every entry point and test fixture."""
     global _applied
     if _applied:
         return
+    forget_model_instances()
     default_user_config["stepfunctions"]["execute_state_machine"] = True
     math_random.MathRandom._eval_body = _math_random_end_exclusive  # type: ignore[method-assign]
     asl_parser.AmazonStateLanguageParser.parse = staticmethod(_parse_cached)  # type: ignore[method-assign]
