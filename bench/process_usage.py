@@ -69,3 +69,25 @@ def rss_mb(pid: int) -> float:
     """The resident set of `pid` now (VmRSS), in MB."""
     status = Path(f"/proc/{pid}/status").read_text()
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))) / 1024
+
+
+def process_name(pid: int) -> str:
+    """The process's name (/proc/<pid>/comm), "" if it is gone."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except (FileNotFoundError, ProcessLookupError):
+        return ""
+
+
+def rss_by_kind(pid: int, named: dict[str, str]) -> dict[str, float]:
+    """Resident memory (MB) of `pid` ("main"), of its descendants whose process name is a key of `named`
+    (under that key's value), and of every other descendant together ("others")."""
+    totals = {"main": 0.0, **dict.fromkeys(named.values(), 0.0), "others": 0.0}
+    for member in descendants(pid):
+        try:
+            megabytes = rss_mb(member)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        kind = "main" if member == pid else named.get(process_name(member), "others")
+        totals[kind] += megabytes
+    return {kind: round(value, 1) for kind, value in totals.items()}

@@ -10,8 +10,10 @@ events against the server's own schedule (Wait-state entry plus the drawn delay,
 executions' histories). With --profile, py-spy samples the main process (holding the GIL) during the
 window, and the result says where its CPU goes, in ms per delivered event (bench/cpu_profile.py).
 With --soak, finished executions are pruned as in `make dev` (not kept for the lateness reading),
-and the main process's resident memory is sampled every 10 s: the result has the series and its
-growth per completed tracking cycle after the warm-up.
+trackings are kept for SOAK_RETENTION_SECONDS (local mode's TTL sweep deletes them after, as
+DynamoDB's TTL does after the stack's retention), and the resident memory of the main process, of
+moto's DynamoDB process and of the rest of the tree is sampled every 10 s: the result has the series
+and the growth per completed tracking cycle in each half of the window (bounded: none in the second).
 Results: bench/results/steady.json.
 """
 
@@ -32,11 +34,16 @@ from typing import Any
 from bench.cpu_profile import start_sampling, summarise
 from bench.latency import RESULTS, _raise_open_file_limit, percentiles_ms
 from bench.load import SEED_LENGTHS, ClientRecord, run_client
-from bench.process_usage import cpu_by_process, rss_mb
+from bench.process_usage import cpu_by_process, rss_by_kind
 from bench.targets import LocalModeTarget
+from local.dynamodb_process import PROCESS_NAME
 from local.tokens import DEMO_CUSTOMER_ID, local_signing_secret, mint, with_token
 
 CYCLE_SECONDS = 90  # the longest one tracking cycle of a client may take
+# Local mode's processes by name: moto's DynamoDB; the rest ("others") are Lambda workers and
+# multiprocessing's resource tracker.
+PROCESS_KINDS = {PROCESS_NAME: "dynamodb"}
+SOAK_RETENTION_SECONDS = 120  # trackings expire within a soak, as they do within a day on AWS
 
 
 class Tally:
@@ -78,12 +85,16 @@ async def _run(url: str, clients: int, warmup: float, window: float, *, main_pid
     await asyncio.sleep(warmup)
     window_start, cpu_before = time.time(), cpu_by_process(main_pid)
     sampler = start_sampling(main_pid, window, profile) if profile else None
-    memory: list[tuple[float, int, float]] = []  # (seconds into the window, cycles so far, main RSS MB)
+    memory: list[dict[str, float]] = []  # seconds into the window, cycles so far, RSS MB by kind of process
+
+    def sample(elapsed: float) -> None:
+        memory.append({"seconds": round(elapsed, 1), "cycles": tally.cycles, **rss_by_kind(main_pid, PROCESS_KINDS)})
+
     while (elapsed := time.time() - window_start) < window:
-        memory.append((round(elapsed, 1), tally.cycles, round(rss_mb(main_pid), 1)))
+        sample(elapsed)
         await asyncio.sleep(min(10.0, window - elapsed))
     window_end, cpu_after = time.time(), cpu_by_process(main_pid)
-    memory.append((round(window_end - window_start, 1), tally.cycles, round(rss_mb(main_pid), 1)))
+    sample(window_end - window_start)
     if sampler:
         await asyncio.to_thread(sampler.wait, 60)
     await asyncio.wait(tasks, timeout=90)
@@ -113,10 +124,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--label", default="", help="a name for this run in the results file (e.g. before/after)")
     parser.add_argument("--profile", action="store_true", help="sample the main process with py-spy during the window")
     parser.add_argument("--soak", action="store_true", help="prune executions as make dev does; report memory growth")
+    parser.add_argument(
+        "--retention",
+        type=int,
+        help=f"seconds local mode keeps trackings (default: the stack's; {SOAK_RETENTION_SECONDS} with --soak)",
+    )
     args = parser.parse_args(argv)
     _raise_open_file_limit()
     token = mint(DEMO_CUSTOMER_ID, local_signing_secret(), 3 * 3600)
-    target = LocalModeTarget(args.min_delay, args.max_delay, workers=args.workers, keep_executions=60 if args.soak else 3600)
+    retention = args.retention or (SOAK_RETENTION_SECONDS if args.soak else None)
+    target = LocalModeTarget(
+        args.min_delay,
+        args.max_delay,
+        workers=args.workers,
+        keep_executions=60 if args.soak else 3600,
+        extra_args=["--retention", str(retention)] if retention else [],
+    )
     target.start()
     profile = RESULTS / f"steady-profile-{args.label or 'run'}.txt" if args.profile else None
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -157,8 +180,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         },
         "lateness_ms": percentiles_ms(lateness),
         "main_cpu_ms_per_event_by_part": summarise(profile, events) if profile else None,
-        "main_rss_mb": measured["memory"],
-        "main_rss_kb_per_cycle": _growth_per_cycle(measured["memory"]),
+        "retention_seconds": retention,
+        "rss_mb": measured["memory"],
+        "rss_kb_per_cycle": _growth_by_half(measured["memory"]),
         "cycles_completed": measured["tally"].cycles,
         "client_failures": measured["tally"].failures,
     }
@@ -169,11 +193,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     return result
 
 
-def _growth_per_cycle(memory: list[tuple[float, int, float]]) -> float | None:
-    """Least-squares slope of RSS over completed cycles, in KB per cycle."""
-    if len(memory) < 3 or memory[-1][1] == memory[0][1]:
+def _growth_by_half(memory: list[dict[str, float]]) -> dict[str, dict[str, float | None]]:
+    """Growth of each kind's RSS (and the tree's) per completed cycle, in KB, over the first and the
+    second half of the window: a store that is bounded grows in the first and stops in the second."""
+    kinds = [k for k in memory[0] if k not in ("seconds", "cycles")] if memory else []
+    half = len(memory) // 2
+    growth: dict[str, dict[str, float | None]] = {}
+    for kind in [*kinds, "total"]:
+        series = [(m["cycles"], sum(m[k] for k in kinds) if kind == "total" else m[kind]) for m in memory]
+        growth[kind] = {"first_half": _slope_kb(series[: half + 1]), "second_half": _slope_kb(series[half:])}
+    return growth
+
+
+def _slope_kb(points: list[tuple[float, float]]) -> float | None:
+    """Least-squares slope of MB over cycles, in KB per cycle."""
+    if len(points) < 3:
         return None
-    xs, ys = [m[1] for m in memory], [m[2] * 1024 for m in memory]
+    xs, ys = [x for x, _ in points], [y * 1024 for _, y in points]
     mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
     spread = sum((x - mean_x) ** 2 for x in xs)
     return round(sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread, 1) if spread else None

@@ -31,7 +31,9 @@ Schedule = dict[tuple[str, int], float]
 class LocalModeTarget:
     name = "local mode"
 
-    def __init__(self, min_delay: int, max_delay: int, workers: int = 4, keep_executions: float = 3600) -> None:
+    def __init__(
+        self, min_delay: int, max_delay: int, workers: int = 4, keep_executions: float = 3600, extra_args: list[str] | None = None
+    ) -> None:
         self.process = LocalModeProcess(
             "--min-delay", str(min_delay), "--max-delay", str(max_delay),
             "--workers", str(workers),
@@ -39,6 +41,7 @@ class LocalModeTarget:
             "--keep-executions", str(keep_executions),
             "--idle-timeout", "3600",
             "--quiet",
+            *(extra_args or []),
         )  # fmt: skip
 
     def start(self) -> LocalModeTarget:

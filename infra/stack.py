@@ -59,7 +59,7 @@ class OrderTrackingStack(Stack):
         common_env = {
             "CONNECTIONS_TABLE": tables.connections.table_name,
             "TRACKINGS_TABLE": tables.trackings.table_name,
-            "RETENTION_HOURS": str(config.retention_hours),
+            "RETENTION_SECONDS": str(config.retention_hours * 3600),
         }
         management_env = {"CONNECTIONS_ENDPOINT": api.connections_endpoint}
 

@@ -7,6 +7,8 @@ import asyncio
 
 from local.run import LocalOptions, serve
 
+MIN_RETENTION_SECONDS = 60  # the handlers' own minimum (order_tracking.settings, which this module does not import)
+
 
 def _non_negative(value: str) -> int:
     number = int(value)
@@ -43,6 +45,11 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument(
         "--keep-executions", type=float, default=60, help="seconds finished executions and their history stay readable"
     )
+    run.add_argument(
+        "--retention",
+        type=int,
+        help="seconds trackings are kept for resume (at least 60); overrides the stack's retentionHours, e.g. for a memory soak",
+    )
     run.add_argument("--quiet", action="store_true", help="print only the ready lines and errors")
     run.add_argument("--no-watch", action="store_true", help="do not reload handlers, the stack and the client on edits")
     token = commands.add_parser("token", help="print a customer token and a ready client URL")
@@ -56,6 +63,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.min_delay is not None and args.max_delay is not None and args.min_delay > args.max_delay:
         parser.error("--min-delay must not exceed --max-delay")
+    if args.retention is not None and args.retention < MIN_RETENTION_SECONDS:
+        parser.error(f"--retention must be at least {MIN_RETENTION_SECONDS} seconds")
     options = LocalOptions(
         host=args.host,
         ws_port=args.ws_port,
@@ -68,6 +77,7 @@ def main(argv: list[str] | None = None) -> None:
         max_connections_per_customer=args.max_connections_per_customer,
         log_level=args.log_level,
         keep_executions=args.keep_executions,
+        retention=args.retention,
         quiet=args.quiet,
         watch=not args.no_watch,
     )

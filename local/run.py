@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from local import moto_patches
+from local import dynamodb_ttl, moto_patches
 from local.aws_services import LocalAws
 from local.console import Console
 from local.iam import ADMIN_ACCESS_KEY, ADMIN_SECRET_KEY, LocalIam
@@ -42,6 +42,7 @@ class LocalOptions:
     max_connections_per_customer: int | None = None  # None: the stack's cap
     log_level: str = "WARNING"  # the handlers' Powertools log level
     keep_executions: float = 60.0  # seconds a finished execution (and its history) stays readable
+    retention: int | None = None  # seconds trackings are kept for resume; None: the stack's retentionHours
     quiet: bool = False
     dynamodb_process: bool = True  # moto's DynamoDB in a process of its own (local/dynamodb_process.py)
     watch: bool = True  # follow edits of handlers, the stack and the client (local/reload.py)
@@ -63,6 +64,8 @@ class LocalMode:
             overrides["MAX_DELAY_SECONDS"] = str(self.options.max_delay)
         if self.options.max_connections_per_customer is not None:
             overrides["MAX_CONNECTIONS_PER_CUSTOMER"] = str(self.options.max_connections_per_customer)
+        if self.options.retention is not None:
+            overrides["RETENTION_SECONDS"] = str(self.options.retention)
         return overrides
 
     async def start(self) -> None:
@@ -124,8 +127,15 @@ class LocalMode:
         self.console.log("READY", f"aws       {self.aws.endpoint} (moto: DynamoDB, Step Functions, SQS)")
 
     def _prune(self) -> None:
+        """What AWS forgets by itself: finished executions (EXPRESS keeps no history to read) and
+        items past their TTL (local/dynamodb_ttl.py)."""
+        dynamodb = self.aws.client("dynamodb")
         while not self._stop_pruning.wait(PRUNE_EVERY_SECONDS):
             moto_patches.prune_finished_executions(self.options.keep_executions)
+            try:
+                dynamodb_ttl.expire_items(dynamodb, self.stack.tables())
+            except Exception as error:  # a sweep that fails is tried again at the next one
+                self.console.log("ERROR", f"TTL sweep failed: {type(error).__name__}: {error}")
 
     async def stop(self) -> None:
         self._stop_pruning.set()

@@ -18,13 +18,15 @@ from typing import Protocol, Self, TypeVar, cast
 
 # Frames larger than this are refused with bad_request (API Gateway itself stops at 128 KB).
 MAX_FRAME_BYTES = 4096
+# A resume needs the tracking for longer than a reconnect takes.
+MIN_RETENTION_SECONDS = 60
 
 
 class Env(StrEnum):
     CONNECTIONS_TABLE = "CONNECTIONS_TABLE"
     TRACKINGS_TABLE = "TRACKINGS_TABLE"
     ORDERS_TABLE = "ORDERS_TABLE"
-    RETENTION_HOURS = "RETENTION_HOURS"
+    RETENTION_SECONDS = "RETENTION_SECONDS"
     STATE_MACHINE_ARN = "STATE_MACHINE_ARN"
     MIN_DELAY_SECONDS = "MIN_DELAY_SECONDS"
     MAX_DELAY_SECONDS = "MAX_DELAY_SECONDS"
@@ -60,15 +62,20 @@ def _whole_number(name: Env, low: int, high: int) -> int:
 
 @dataclass(frozen=True)
 class StoreSettings:
-    """The connections and trackings tables, and how long trackings are kept for resume."""
+    """The connections and trackings tables, and how long trackings are kept for resume (seconds: the
+    stack sets its retentionHours, local mode may set less, e.g. for a memory soak)."""
 
     connections_table: str
     trackings_table: str
-    retention_hours: int
+    retention_seconds: int
 
     @classmethod
     def from_env(cls) -> StoreSettings:
-        return cls(_text(Env.CONNECTIONS_TABLE), _text(Env.TRACKINGS_TABLE), _whole_number(Env.RETENTION_HOURS, 1, 24 * 365))
+        return cls(
+            _text(Env.CONNECTIONS_TABLE),
+            _text(Env.TRACKINGS_TABLE),
+            _whole_number(Env.RETENTION_SECONDS, MIN_RETENTION_SECONDS, 365 * 24 * 3600),
+        )
 
 
 @dataclass(frozen=True)

@@ -164,7 +164,7 @@ class TrackingStore:
         # Cached per process: a warm invocation builds nothing (an environment runs one invocation at a time).
         self.connections = aws_clients.table(config.connections_table)
         self.trackings = aws_clients.table(config.trackings_table)
-        self.retention = timedelta(hours=config.retention_hours)
+        self.retention = timedelta(seconds=config.retention_seconds)
 
     # -- connections ---------------------------------------------------------------------------
 

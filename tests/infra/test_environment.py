@@ -75,7 +75,13 @@ def test_a_missing_variable_fails_naming_it(stack, monkeypatch):
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("RETENTION_HOURS", "24h"), ("MIN_DELAY_SECONDS", "-1"), ("MAX_DELAY_SECONDS", "1"), ("CONNECTIONS_ENDPOINT", "wss//x")],
+    [
+        ("RETENTION_SECONDS", "24h"),
+        ("RETENTION_SECONDS", "59"),
+        ("MIN_DELAY_SECONDS", "-1"),
+        ("MAX_DELAY_SECONDS", "1"),
+        ("CONNECTIONS_ENDPOINT", "wss//x"),
+    ],
 )
 def test_a_malformed_variable_fails_naming_it(stack, monkeypatch, name, value):
     (spec,) = [s for s in functions(stack) if s.handler == "handlers.track_order.handler"]

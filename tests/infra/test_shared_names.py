@@ -79,4 +79,4 @@ def test_the_defaults_the_docs_state_are_cdk_json_s(stack):
     (track_order,) = [f for f in stack.functions().values() if f.handler == "handlers.track_order.handler"]
     assert int(track_order.environment["MIN_DELAY_SECONDS"]) == DEFAULTS["minDelaySeconds"]
     assert int(track_order.environment["MAX_DELAY_SECONDS"]) == DEFAULTS["maxDelaySeconds"]
-    assert int(track_order.environment["RETENTION_HOURS"]) == DEFAULTS["retentionHours"]
+    assert int(track_order.environment["RETENTION_SECONDS"]) == DEFAULTS["retentionHours"] * 3600
