@@ -44,6 +44,7 @@ class Monitoring(Construct):
         state_machine: sfn.StateMachine,
         tables: dict[str, dynamodb.Table],
         dead_letters: sqs.Queue,
+        publish_failures: sqs.Queue,
         api_id: str,
         alarm_email: str,
     ) -> None:
@@ -87,6 +88,11 @@ class Monitoring(Construct):
             dead_letters.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
             "a tracking failed for good; its execution id is in the dead-letter queue",
         )
+        self._alarm(
+            "PublishFailures",
+            publish_failures.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
+            "a backend's publish was refused or failed for good; the publish-failures queue says why",
+        )
 
         self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=f"OrderTracking-{stage}")
         api = {"ApiId": api_id, "Stage": stage}
@@ -100,6 +106,9 @@ class Monitoring(Construct):
             ),
             self._graph("Events", "EventsEmitted", "EventsReplayed", "ConnectionsGone", "EmitsFenced", "EmitsRepeated"),
             self._graph("Errors", "Errors", "ManagementApiErrors"),
+        )
+        self.dashboard.add_widgets(
+            self._graph("Live orders", "EventsPublished", "LiveEventsSent", "PublishesRepeated", "PublishesRefused"),
         )
         self.dashboard.add_widgets(
             cw.GraphWidget(title="Lambda errors", left=[f.metric_errors(period=PERIOD, label=n) for n, f in functions.items()]),

@@ -15,6 +15,7 @@ from infra.config import StackConfig
 from infra.handler_function import HandlerFunctions
 from infra.hosted_client import HostedClient
 from infra.monitoring import Monitoring
+from infra.order_publishing import OrderPublishing
 from infra.realtime_api import RealtimeApi
 from infra.seed_orders import SeedOrders
 from infra.tables import Tables
@@ -59,9 +60,11 @@ class OrderTrackingStack(Stack):
         common_env = {
             "CONNECTIONS_TABLE": tables.connections.table_name,
             "TRACKINGS_TABLE": tables.trackings.table_name,
-            "RETENTION_SECONDS": str(config.retention_hours * 3600),
         }
         management_env = {"CONNECTIONS_ENDPOINT": api.connections_endpoint}
+        retention_env = {"RETENTION_SECONDS": str(config.retention_hours * 3600)}
+        orders_env = {"ORDERS_TABLE": tables.orders.table_name}
+        watchers_env = {"WATCHERS_TABLE": tables.watchers.table_name}
 
         # Reserved concurrency (only when configured) caps emit, which otherwise scales with every
         # running tracking, so that bursts cannot starve the route handlers. Lambda refuses a reservation
@@ -96,14 +99,16 @@ class OrderTrackingStack(Stack):
             "connect",
             {**common_env, "MAX_CONNECTIONS_PER_CUSTOMER": str(config.max_connections_per_customer)},
         )
-        disconnect = functions.add("DisconnectFunction", "disconnect", common_env)
+        disconnect = functions.add("DisconnectFunction", "disconnect", {**common_env, **watchers_env})
         track_order = functions.add(
             "TrackOrderFunction",
             "track_order",
             {
                 **common_env,
                 **management_env,
-                "ORDERS_TABLE": tables.orders.table_name,
+                **retention_env,
+                **orders_env,
+                **watchers_env,
                 "STATE_MACHINE_ARN": workflow.state_machine.state_machine_arn,
                 "MIN_DELAY_SECONDS": str(config.min_delay_seconds),
                 "MAX_DELAY_SECONDS": str(config.max_delay_seconds),
@@ -111,14 +116,32 @@ class OrderTrackingStack(Stack):
         )
         ping = functions.add("PingFunction", "ping", {})
         default = functions.add("DefaultFunction", "default", {})
+        # Live orders: a backend publishes on the stack's bus; the publish function stores each event
+        # and posts it to every connection watching the order.
+        publishing = OrderPublishing(self, "Publishing", removal_policy=removal)
+        publish = functions.add(
+            "PublishFunction",
+            "publish",
+            {
+                **management_env,
+                **retention_env,
+                **orders_env,
+                **watchers_env,
+                "PUBLISH_FAILURES_QUEUE_URL": publishing.failures.queue_url,
+            },
+            timeout_seconds=30,  # a fan-out to many watchers
+        )
+        publishing.deliver_to(publish)
 
         tables.grant_connect(connect)
         tables.grant_disconnect(disconnect)
         tables.grant_track_order(track_order)
         tables.grant_emit(emit)
+        tables.grant_publish(publish)
         workflow.grant_start(track_order)
         api.grant_post_to_connections(track_order)
         api.grant_post_to_connections(emit)
+        api.grant_post_to_connections(publish)
         acknowledge_stack_findings(self)
 
         api.add_route("$connect", connect, authorizer=auth.authorizer)
@@ -147,11 +170,18 @@ class OrderTrackingStack(Stack):
                 "Ping": ping,
                 "Default": default,
                 "Emit": emit,
+                "Publish": publish,
                 "Authorizer": auth.function,
             },
             state_machine=workflow.state_machine,
-            tables={"Connections": tables.connections, "Trackings": tables.trackings, "Orders": tables.orders},
+            tables={
+                "Connections": tables.connections,
+                "Trackings": tables.trackings,
+                "Orders": tables.orders,
+                "Watchers": tables.watchers,
+            },
             dead_letters=dead_letters,
+            publish_failures=publishing.failures,
             api_id=api.api.api_id,
             alarm_email=config.alarm_email,
         )
@@ -165,6 +195,7 @@ class OrderTrackingStack(Stack):
             client=client,
             monitoring=monitoring,
             dead_letters=dead_letters,
+            publishing=publishing,
         )
 
     def _outputs(
@@ -178,6 +209,7 @@ class OrderTrackingStack(Stack):
         client: HostedClient,
         monitoring: Monitoring,
         dead_letters: sqs.IQueue,
+        publishing: OrderPublishing,
     ) -> None:
         """What a user, `make token` and `make smoke` read from the deployed stack."""
         CfnOutput(self, "ClientUrl", value=client.url, description="open this page (add ?token=… from make token)")
@@ -195,3 +227,24 @@ class OrderTrackingStack(Stack):
         CfnOutput(self, "DashboardName", value=monitoring.dashboard.dashboard_name)
         CfnOutput(self, "AlarmTopicArn", value=monitoring.topic.topic_arn, description="subscribe to be told of alarms")
         CfnOutput(self, "DeadLetterQueueUrl", value=dead_letters.queue_url, description="failed trackings")
+        # What a backend needs to publish live orders (docs/publishing.md).
+        bus = publishing.bus.event_bus_name
+        CfnOutput(self, "EventBusName", value=bus, description="publish order status changes here (events:PutEvents)")
+        CfnOutput(
+            self,
+            "PublisherPolicyArn",
+            value=publishing.publisher_policy.managed_policy_arn,
+            description="attach to a backend's role: it may publish on the bus and do nothing else here",
+        )
+        CfnOutput(
+            self,
+            "PublishFailuresQueueUrl",
+            value=publishing.failures.queue_url,
+            description="publishes refused (with why) or failed for good",
+        )
+        CfnOutput(
+            self,
+            "PublishExample",
+            value=publishing.put_events_example(),
+            description="a publish from the AWS CLI (make publish does the same)",
+        )

@@ -1,4 +1,4 @@
-"""DynamoDB: connections, trackings and orders, each on-demand with TTL.
+"""DynamoDB: connections, trackings, orders and the watchers of live orders, each on-demand with TTL.
 
 In production (`production` context, on by default for stage prod) the tables keep their data:
 point-in-time recovery, deletion protection, and RETAIN when the stack is deleted. In dev they are
@@ -18,7 +18,8 @@ CONNECTIONS_BY_CUSTOMER = "byCustomer"
 
 
 class Tables(Construct):
-    """The three tables. Key names are part of the handlers' contract (lambdas/order_tracking/store.py)."""
+    """The four tables. Key names are part of the handlers' contract (lambdas/order_tracking/store.py
+    and live_store.py)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, production: bool) -> None:
         super().__init__(scope, construct_id)
@@ -33,8 +34,12 @@ class Tables(Construct):
         )
         # One item per tracking: its connection, its execution, next seq and the events emitted so far.
         self.trackings = self._table("Trackings", "trackingId")
-        # One item per order: its owner and its event list (seeded at deploy by SeedOrders).
-        self.orders = self._table("Orders", "orderId", ttl=False)
+        # One item per order: its owner and its event list. Seed orders are loaded at deploy (SeedOrders)
+        # and never expire; a live order is created by its first published event and expires the
+        # retention period after its last one.
+        self.orders = self._table("Orders", "orderId")
+        # One item per connection watching a live order, keyed by the order: whom a publish reaches.
+        self.watchers = self._table("Watchers", "orderId", sort_key="connectionId")
         connections_id = Stack.of(self).get_logical_id(self._cfn(self.connections))
         acknowledge(
             Stack.of(self),
@@ -58,11 +63,18 @@ class Tables(Construct):
     def grant_disconnect(self, grantee: iam.IGrantable) -> None:
         self.connections.grant(grantee, "dynamodb:DeleteItem")
         self.trackings.grant(grantee, "dynamodb:UpdateItem")
+        self.watchers.grant(grantee, "dynamodb:DeleteItem")
 
     def grant_track_order(self, grantee: iam.IGrantable) -> None:
-        self.connections.grant(grantee, "dynamodb:UpdateItem")
+        self.connections.grant(grantee, "dynamodb:GetItem", "dynamodb:UpdateItem")
         self.trackings.grant(grantee, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
         self.orders.grant(grantee, "dynamodb:GetItem")
+        self.watchers.grant(grantee, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+
+    def grant_publish(self, grantee: iam.IGrantable) -> None:
+        # the append with its fan-out lease, the lease's renewal and release, a new stream over an expired one
+        self.orders.grant(grantee, "dynamodb:UpdateItem", "dynamodb:PutItem")
+        self.watchers.grant(grantee, "dynamodb:Query", "dynamodb:GetItem", "dynamodb:DeleteItem")
 
     def grant_emit(self, grantee: iam.IGrantable) -> None:
         self.trackings.grant(grantee, "dynamodb:UpdateItem")  # the append with its send lease, the release
@@ -73,13 +85,14 @@ class Tables(Construct):
         assert isinstance(child, dynamodb.CfnTable)
         return child
 
-    def _table(self, construct_id: str, partition_key: str, ttl: bool = True) -> dynamodb.Table:
+    def _table(self, construct_id: str, partition_key: str, sort_key: str | None = None) -> dynamodb.Table:
         return dynamodb.Table(
             self,
             construct_id,
             partition_key=dynamodb.Attribute(name=partition_key, type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=sort_key, type=dynamodb.AttributeType.STRING) if sort_key else None,
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            time_to_live_attribute=TTL_ATTRIBUTE if ttl else None,
+            time_to_live_attribute=TTL_ATTRIBUTE,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=self.production
             ),

@@ -1,12 +1,13 @@
-"""$disconnect: forget the connection; its tracking runs on and keeps its events for resume."""
+"""$disconnect: forget the connection; its tracking runs on and keeps its events for resume (a live
+order's watch just ends: its events are the order's)."""
 
 from typing import Any
 
 from order_tracking import tracking
 from order_tracking.routes import connection_id, websocket_route
-from order_tracking.settings import StoreSettings
+from order_tracking.settings import StoreSettings, WatcherSettings
 
-SETTINGS = (StoreSettings,)
+SETTINGS = (StoreSettings, WatcherSettings)
 
 
 @websocket_route(SETTINGS)

@@ -1,13 +1,21 @@
-"""track_order: start (or resume) tracking an order; the events follow from the state machine."""
+"""track_order: start (or resume) tracking an order; the events follow from the state machine, or
+for a live order from its publishes."""
 
 from typing import Any
 
 from order_tracking import tracking
 from order_tracking.routes import connection_id, customer_id, reply, requested_at, websocket_route
-from order_tracking.settings import GatewaySettings, StoreSettings, TrackingSettings
+from order_tracking.settings import (
+    GatewaySettings,
+    OrderSettings,
+    RetentionSettings,
+    StoreSettings,
+    TrackingSettings,
+    WatcherSettings,
+)
 from order_tracking.track_order_request import parse_track_order
 
-SETTINGS = (StoreSettings, TrackingSettings, GatewaySettings)
+SETTINGS = (StoreSettings, OrderSettings, RetentionSettings, TrackingSettings, WatcherSettings, GatewaySettings)
 
 
 @websocket_route(SETTINGS)

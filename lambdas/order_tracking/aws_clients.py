@@ -36,6 +36,11 @@ def stepfunctions() -> Any:
 
 
 @cache
+def sqs() -> Any:
+    return boto3.client("sqs", config=RETRY_CONFIG)
+
+
+@cache
 def management_api() -> Any:
     return boto3.client(
         "apigatewaymanagementapi", endpoint_url=settings.load(GatewaySettings).connections_endpoint, config=RETRY_CONFIG
@@ -54,5 +59,5 @@ def secrets() -> Any:
 def reset() -> None:
     """Forget every client and the settings (tests change the environment between cases)."""
     settings.reset()
-    for factory in (dynamodb, table, stepfunctions, management_api, secrets):
+    for factory in (dynamodb, table, stepfunctions, sqs, management_api, secrets):
         factory.cache_clear()

@@ -30,6 +30,10 @@ class Metric(StrEnum):
     EMITS_FENCED = "EmitsFenced"  # an emit of a superseded tracking
     EMITS_REPEATED = "EmitsRepeated"  # a retried emit that found its event already sent
     MANAGEMENT_API_ERRORS = "ManagementApiErrors"  # 5xx from @connections
+    EVENTS_PUBLISHED = "EventsPublished"  # a backend's publish stored as a live order's next event
+    PUBLISHES_REPEATED = "PublishesRepeated"  # a publish whose idempotency key was stored already
+    PUBLISHES_REFUSED = "PublishesRefused"  # a publish refused (bad input, not the owner, ...): nothing stored
+    LIVE_EVENTS_SENT = "LiveEventsSent"  # a published event posted to one of its order's watchers
     ERRORS = "Errors"  # a route or emit failed (the client got an `internal` error, or emit is retried)
 
 

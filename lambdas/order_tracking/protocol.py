@@ -16,6 +16,7 @@ from order_tracking.settings import MAX_FRAME_BYTES
 
 ORDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 TYPE_PATTERN = r"^[A-Za-z0-9_.:-]{1,32}$"  # a `type` short and plain enough to name in an error's detail
+STATUSES = frozenset({"pending", "active", "success", "warning", "cancelled", "error"})
 
 
 class ErrorCode(StrEnum):

@@ -61,6 +61,40 @@ def wait_while_held(attempt: Callable[[], Result]) -> Result:
             time.sleep(max(0.005, min(POLL_SECONDS, (held.until - now_ms()) / 1000)))
 
 
+class LeaseKeeper:
+    """Keeps a lease while its holder works longer than LEASE_MS (a fan-out to many watchers, a long
+    replay): `keep()` renews it once less than a third of it is left. `renew(until)` extends the lease
+    and answers whether the holder still had it; keep() answers the same."""
+
+    def __init__(self, renew: Callable[[int], bool], until: int) -> None:
+        self._renew = renew
+        self.until = until
+
+    def keep(self) -> bool:
+        if self.until - now_ms() > LEASE_MS // 3:
+            return True
+        until = now_ms() + LEASE_MS
+        if not self._renew(until):
+            return False
+        self.until = until
+        return True
+
+
+def wait_while_holder(holder: Callable[[], str | None]) -> None:
+    """Wait until the lease `holder()` names now (None: nobody holds it) is released, expires or
+    changes hands: that holder's posts have landed. A later holder is not waited for."""
+    first = holder()
+    if first is None:
+        return
+    deadline = now_ms() + WAIT_MS
+    while True:
+        time.sleep(POLL_SECONDS)
+        if holder() != first:
+            return
+        if now_ms() > deadline:
+            raise LeaseHeld(deadline)
+
+
 @dataclass
 class Lease:
     """What a holder may do: post (`may_post`), or not because the connection has the event already

@@ -26,6 +26,8 @@ class Env(StrEnum):
     CONNECTIONS_TABLE = "CONNECTIONS_TABLE"
     TRACKINGS_TABLE = "TRACKINGS_TABLE"
     ORDERS_TABLE = "ORDERS_TABLE"
+    WATCHERS_TABLE = "WATCHERS_TABLE"
+    PUBLISH_FAILURES_QUEUE_URL = "PUBLISH_FAILURES_QUEUE_URL"
     RETENTION_SECONDS = "RETENTION_SECONDS"
     STATE_MACHINE_ARN = "STATE_MACHINE_ARN"
     MIN_DELAY_SECONDS = "MIN_DELAY_SECONDS"
@@ -62,27 +64,68 @@ def _whole_number(name: Env, low: int, high: int) -> int:
 
 @dataclass(frozen=True)
 class StoreSettings:
-    """The connections and trackings tables, and how long trackings are kept for resume (seconds: the
-    stack sets its retentionHours, local mode may set less, e.g. for a memory soak)."""
+    """The connections and trackings tables."""
 
     connections_table: str
     trackings_table: str
-    retention_seconds: int
 
     @classmethod
     def from_env(cls) -> StoreSettings:
-        return cls(
-            _text(Env.CONNECTIONS_TABLE),
-            _text(Env.TRACKINGS_TABLE),
-            _whole_number(Env.RETENTION_SECONDS, MIN_RETENTION_SECONDS, 365 * 24 * 3600),
-        )
+        return cls(_text(Env.CONNECTIONS_TABLE), _text(Env.TRACKINGS_TABLE))
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """How long trackings and live orders are kept for resume, in seconds (the stack sets its
+    retentionHours; local mode may set less, e.g. for a memory soak)."""
+
+    retention_seconds: int
+
+    @classmethod
+    def from_env(cls) -> RetentionSettings:
+        return cls(_whole_number(Env.RETENTION_SECONDS, MIN_RETENTION_SECONDS, 365 * 24 * 3600))
+
+
+@dataclass(frozen=True)
+class OrderSettings:
+    """The orders table: seed orders and live ones."""
+
+    orders_table: str
+
+    @classmethod
+    def from_env(cls) -> OrderSettings:
+        return cls(_text(Env.ORDERS_TABLE))
+
+
+@dataclass(frozen=True)
+class WatcherSettings:
+    """The watchers table: which connections watch which live order."""
+
+    watchers_table: str
+
+    @classmethod
+    def from_env(cls) -> WatcherSettings:
+        return cls(_text(Env.WATCHERS_TABLE))
+
+
+@dataclass(frozen=True)
+class PublishSettings:
+    """Where the publish function puts the publishes it refuses, with why (an SQS queue)."""
+
+    failures_queue_url: str
+
+    @classmethod
+    def from_env(cls) -> PublishSettings:
+        url = _text(Env.PUBLISH_FAILURES_QUEUE_URL)
+        if not url.startswith(("https://", "http://")):
+            raise SettingsError(f"{Env.PUBLISH_FAILURES_QUEUE_URL} must be a queue URL, got {url[:60]!r}")
+        return cls(url)
 
 
 @dataclass(frozen=True)
 class TrackingSettings:
-    """What starting a tracking needs: the orders, the state machine and its delay bounds."""
+    """What starting a simulated tracking needs: the state machine and its delay bounds."""
 
-    orders_table: str
     state_machine_arn: str
     min_delay_seconds: int
     max_delay_seconds: int
@@ -93,7 +136,7 @@ class TrackingSettings:
         high = _whole_number(Env.MAX_DELAY_SECONDS, 0, 3600)
         if low > high:
             raise SettingsError(f"{Env.MIN_DELAY_SECONDS} ({low}) must not exceed {Env.MAX_DELAY_SECONDS} ({high})")
-        return cls(_text(Env.ORDERS_TABLE), _text(Env.STATE_MACHINE_ARN), low, high)
+        return cls(_text(Env.STATE_MACHINE_ARN), low, high)
 
 
 @dataclass(frozen=True)

@@ -9,24 +9,22 @@ Trackings table item:
     highest seq that connection has (posted, replayed, or named by the client's resume), written when
     the lease is released, so a retried emit does not post an event twice.
 Connections table item:
-    connectionId, customerId, connectedAt, trackingId (its current tracking), lastRequestAt (receive
-    time of the track_order that set it, to refuse older ones processed late), expiresAt (TTL).
+    connectionId, customerId, connectedAt, trackingId (its current tracking, or its watch of a live
+    order), liveOrderId (the live order it watches, if it does), lastRequestAt (receive time of the
+    track_order that set it, to refuse older ones processed late), expiresAt (TTL).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
-from botocore.exceptions import ClientError
-
 from order_tracking import aws_clients, settings
 from order_tracking.clock import epoch_seconds, iso_millis, now
-from order_tracking.settings import StoreSettings, TrackingSettings
+from order_tracking.conditional import plain, update_if, update_or_old
+from order_tracking.settings import OrderSettings, RetentionSettings, StoreSettings
 
 CONNECTIONS_BY_CUSTOMER = "byCustomer"  # the index infra/tables.py defines
 
@@ -47,43 +45,7 @@ class LeaseState(StrEnum):
 
 # API Gateway closes a connection after 2 hours; keep its record a little longer than that.
 CONNECTION_TTL = timedelta(hours=3)
-_DESERIALIZE = TypeDeserializer()
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB's Decimals as ints, recursively."""
-    if isinstance(value, Decimal):
-        return int(value)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-def _typed_item(typed: dict[str, Any] | None) -> dict[str, Any] | None:
-    """An item from an error response, which the resource API leaves in DynamoDB's typed JSON."""
-    return {k: _DESERIALIZE.deserialize(v) for k, v in typed.items()} if typed else None
-
-
-def _condition_failed(error: ClientError) -> bool:
-    return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
-
-
-def _update_if(table: Any, **request: Any) -> dict[str, Any] | None:
-    """A conditional `update_item`: its response, or None when the condition did not hold."""
-    return _update_or_old(table, **request)[0]
-
-
-def _update_or_old(table: Any, **request: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """A conditional `update_item`: (its response, None), or (None, the item as it stood, if any) when
-    the condition did not hold and the request asked for ReturnValuesOnConditionCheckFailure."""
-    try:
-        return table.update_item(**request), None
-    except ClientError as error:
-        if _condition_failed(error):
-            return None, _typed_item(error.response.get("Item"))
-        raise
+LIVE_ORDER = "live"  # the `kind` of an orders-table item that backends publish to (live_store.py)
 
 
 @dataclass
@@ -111,7 +73,7 @@ class Tracking:
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Tracking:
-        item = _plain(item)
+        item = plain(item)
         return cls(
             tracking_id=item["trackingId"],
             customer_id=item["customerId"],
@@ -130,9 +92,27 @@ class Tracking:
 
 @dataclass
 class Order:
+    """An order as track_order finds it: a seed order's scripted events, or a live order's stream so far."""
+
     order_id: str
     customer_id: str
     events: list[dict[str, str]]
+    live: bool = False
+    stream_id: str = ""  # a live order's current life (live_store.py)
+    expires_at: int = 0  # a live order's expiry (epoch seconds); seed orders never expire
+
+
+@dataclass(frozen=True)
+class CurrentTracking:
+    """What a connection tracks: a tracking, or (`live_order_id` set) a watch of a live order."""
+
+    tracking_id: str
+    live_order_id: str | None = None
+
+    @classmethod
+    def of(cls, attributes: dict[str, Any]) -> CurrentTracking | None:
+        tracking_id = attributes.get("trackingId")
+        return cls(tracking_id, attributes.get("liveOrderId")) if tracking_id else None
 
 
 class OvertakenRequest(Exception):
@@ -164,7 +144,6 @@ class TrackingStore:
         # Cached per process: a warm invocation builds nothing (an environment runs one invocation at a time).
         self.connections = aws_clients.table(config.connections_table)
         self.trackings = aws_clients.table(config.trackings_table)
-        self.retention = timedelta(seconds=config.retention_seconds)
 
     # -- connections ---------------------------------------------------------------------------
 
@@ -192,23 +171,39 @@ class TrackingStore:
         )
         return int(found["Count"])
 
-    def delete_connection(self, connection_id: str) -> str | None:
-        """Delete the connection; returns the tracking it had, if any."""
+    def delete_connection(self, connection_id: str) -> CurrentTracking | None:
+        """Delete the connection; returns what it tracked, if anything."""
         old = self.connections.delete_item(Key={"connectionId": connection_id}, ReturnValues="ALL_OLD")
-        tracking_id: str | None = old.get("Attributes", {}).get("trackingId")
-        return tracking_id
+        return CurrentTracking.of(old.get("Attributes", {}))
 
-    def switch_connection_tracking(self, connection_id: str, tracking_id: str | None, requested_at: int) -> str | None:
-        """Make `tracking_id` the connection's current tracking (None: no tracking); returns the previous one.
+    def current_tracking(self, connection_id: str) -> str | None:
+        """The connection's current tracking id (a consistent read)."""
+        item = self.connections.get_item(
+            Key={"connectionId": connection_id}, ConsistentRead=True, ProjectionExpression="trackingId"
+        ).get("Item")
+        return str(item["trackingId"]) if item and "trackingId" in item else None
+
+    def switch_connection_tracking(
+        self, connection_id: str, tracking_id: str | None, requested_at: int, *, live_order_id: str | None = None
+    ) -> CurrentTracking | None:
+        """Make `tracking_id` the connection's current tracking (None: no tracking), a watch of
+        `live_order_id` if that is given; returns what the connection tracked before.
 
         One atomic write, so two concurrent track_order calls each learn a distinct predecessor to fence.
         API Gateway may run a connection's messages out of order: the write takes only if no request
         received later (`requested_at`, epoch ms) has switched the connection already, else it raises
         OvertakenRequest. Raises LookupError if the connection is gone.
         """
-        update = "SET lastRequestAt = :at" + (", trackingId = :t" if tracking_id else " REMOVE trackingId")
-        values: dict[str, Any] = {":at": requested_at, **({":t": tracking_id} if tracking_id else {})}
-        result, old = _update_or_old(
+        sets, removes = ["lastRequestAt = :at"], []
+        values: dict[str, Any] = {":at": requested_at}
+        for attribute, value in (("trackingId", tracking_id), ("liveOrderId", live_order_id)):
+            if value:
+                sets.append(f"{attribute} = :{attribute}")
+                values[f":{attribute}"] = value
+            else:
+                removes.append(attribute)
+        update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        result, old = update_or_old(
             self.connections,
             Key={"connectionId": connection_id},
             UpdateExpression=update,
@@ -221,17 +216,26 @@ class TrackingStore:
         )
         if result is None:
             raise LookupError(connection_id) if old is None else OvertakenRequest(connection_id)
-        previous: str | None = result.get("Attributes", {}).get("trackingId")
-        return previous
+        return CurrentTracking.of(result.get("Attributes", {}))
 
     # -- orders --------------------------------------------------------------------------------
 
     def get_order(self, order_id: str) -> Order | None:
-        orders = aws_clients.table(settings.load(TrackingSettings).orders_table)  # only track_order reads orders
-        item = orders.get_item(Key={"orderId": order_id}).get("Item")
+        """The order, a consistent read (a live order's latest events are in it); None if there is
+        none, or it is a live order past its retention."""
+        orders = aws_clients.table(settings.load(OrderSettings).orders_table)  # only track_order reads orders
+        item = orders.get_item(Key={"orderId": order_id}, ConsistentRead=True).get("Item")
         if item is None:
             return None
-        return Order(order_id=item["orderId"], customer_id=item["customerId"], events=_plain(item["events"]))
+        order = Order(
+            order_id=item["orderId"],
+            customer_id=item["customerId"],
+            events=plain(item["events"]),
+            live=item.get("kind") == LIVE_ORDER,
+            stream_id=str(item.get("streamId", "")),
+            expires_at=int(item.get("expiresAt", 0)),
+        )
+        return None if order.live and order.expires_at < epoch_seconds(now()) else order
 
     # -- trackings -----------------------------------------------------------------------------
 
@@ -261,7 +265,7 @@ class TrackingStore:
             "nextSeq": 2,
             "events": [first_event],
             "createdAt": iso_millis(moment),
-            "expiresAt": epoch_seconds(moment + self.retention),
+            "expiresAt": epoch_seconds(moment + timedelta(seconds=settings.load(RetentionSettings).retention_seconds)),
         }
         self.trackings.put_item(Item=item, ConditionExpression="attribute_not_exists(trackingId)")
         return Tracking.from_item(item)
@@ -275,7 +279,7 @@ class TrackingStore:
         of it is posted after this returns. Only if `connection_id` still holds it (a tracking resumed
         elsewhere is not ours to end), and only while no post of it holds the send lease (but
         `own_token`'s): raises LeaseHeld, so the caller waits for that post to land first."""
-        result, old = _update_or_old(
+        result, old = update_or_old(
             self.trackings,
             Key={"trackingId": tracking_id},
             UpdateExpression="SET #state = :ended REMOVE connectionId, leaseToken, leaseUntil",
@@ -298,7 +302,7 @@ class TrackingStore:
     def detach_tracking(self, tracking_id: str, connection_id: str) -> bool:
         """The connection is gone: keep the tracking running and its events for resume."""
         return (
-            _update_if(
+            update_if(
                 self.trackings,
                 Key={"trackingId": tracking_id},
                 UpdateExpression="REMOVE connectionId",
@@ -315,7 +319,7 @@ class TrackingStore:
         and take its send lease (`lease` = token, until) to replay the rest, in one write. Returns it
         with every stored event; None if it is not the customer's. Raises LeaseHeld while a post to the
         previous connection is in flight."""
-        result, old = _update_or_old(
+        result, old = update_or_old(
             self.trackings,
             Key={"trackingId": tracking_id},
             UpdateExpression=(
@@ -350,7 +354,7 @@ class TrackingStore:
         included); raises LeaseHeld (wait, retry) or AppendRefused.
         """
         seq = frame["seq"]
-        result, old = _update_or_old(
+        result, old = update_or_old(
             self.trackings,
             Key={"trackingId": tracking_id},
             UpdateExpression="SET events = list_append(events, :e), nextSeq = :next, leaseToken = :token, leaseUntil = :until",
@@ -383,7 +387,7 @@ class TrackingStore:
         `seq` to `connection_id` again (a retried emit). Returns (ACQUIRED, the highest seq the
         connection already has), (HELD, until of the current holder's lease), (SENT, 0) when the
         connection has event `seq`, or (FENCED, 0) when the tracking is ended or on another connection."""
-        result, old = _update_or_old(
+        result, old = update_or_old(
             self.trackings,
             Key={"trackingId": tracking_id},
             UpdateExpression="SET leaseToken = :token, leaseUntil = :until",
@@ -419,7 +423,7 @@ class TrackingStore:
         if sent is not None:
             update = "SET sentConnection = :c, sentSeq = :seq " + update
             values.update({":c": sent[0], ":seq": sent[1]})
-        _update_if(
+        update_if(
             self.trackings,
             Key={"trackingId": tracking_id},
             UpdateExpression=update,

@@ -1,5 +1,6 @@
 """The tracking lifecycle: start, switch, resume, emit, detach. Handlers call these; these call the
-store, the gateway and Step Functions.
+store, the gateway and Step Functions. A live order is watched instead of tracked (live_orders.py):
+the switch, the fence of the previous tracking and the answer's order are the same.
 
 Invariants:
 - A connection has at most one live tracking: starting one ends (fences) the previous one first.
@@ -16,18 +17,17 @@ from __future__ import annotations
 import json
 import uuid
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from order_tracking import aws_clients, gateway, settings
+from order_tracking import aws_clients, gateway, live_orders, settings
 from order_tracking.clock import iso_millis, now
+from order_tracking.live_store import stream_of
 from order_tracking.observability import Metric, count, logger
 from order_tracking.protocol import ErrorCode, ProtocolError, order_event_frame
 from order_tracking.send_lease import Lease, holding, lease_for, new_token, now_ms, send_lease, wait_while_held
 from order_tracking.settings import TrackingSettings
-from order_tracking.store import AppendRefused, OvertakenRequest, Tracking, TrackingStore
-
-if TYPE_CHECKING:  # only track_order parses requests: the other handlers never import pydantic
-    from order_tracking.track_order_request import TrackOrder
+from order_tracking.store import AppendRefused, CurrentTracking, Order, OvertakenRequest, Tracking, TrackingStore
+from order_tracking.track_order_request import TrackOrder
 
 
 class EmitOutcome(StrEnum):
@@ -44,11 +44,16 @@ class OutOfOrderEmit(Exception):
     """An emit for a seq beyond the next one: a bug, never retried."""
 
 
-def _end_previous(store: TrackingStore, connection_id: str, previous: str | None, current: str | None) -> None:
-    """Fence the connection's previous tracking, after any post of it in flight has landed."""
-    if previous and previous != current:
-        ended = wait_while_held(lambda: store.end_tracking(previous, connection_id, now_ms()))
-        logger.info("previous tracking ended", extra={"previous_tracking_id": previous, "fenced": ended})
+def _end_previous(store: TrackingStore, connection_id: str, previous: CurrentTracking | None, current: str | None) -> None:
+    """Fence the connection's previous tracking (or stop its watch), after any post of it in flight has landed."""
+    if previous is None or previous.tracking_id == current:
+        return
+    if previous.live_order_id:
+        live_orders.stop_watching(previous.live_order_id, connection_id, previous.tracking_id)
+        logger.info("previous watch stopped", extra={"previous_tracking_id": previous.tracking_id})
+        return
+    ended = wait_while_held(lambda: store.end_tracking(previous.tracking_id, connection_id, now_ms()))
+    logger.info("previous tracking ended", extra={"previous_tracking_id": previous.tracking_id, "fenced": ended})
 
 
 def track(request: TrackOrder, connection_id: str, customer_id: str, requested_at: int) -> None:
@@ -66,7 +71,12 @@ def track(request: TrackOrder, connection_id: str, customer_id: str, requested_a
 
 
 def _track(store: TrackingStore, request: TrackOrder, connection_id: str, customer_id: str, requested_at: int) -> None:
-    if request.resume is not None and _resume(store, request, connection_id, customer_id, requested_at):
+    resume = request.resume
+    if (
+        resume is not None
+        and not stream_of(resume.trackingId)
+        and _resume(store, request, connection_id, customer_id, requested_at)
+    ):
         return
     order = store.get_order(request.orderId)
     if order is None or order.customer_id != customer_id:
@@ -74,6 +84,9 @@ def _track(store: TrackingStore, request: TrackOrder, connection_id: str, custom
         # Ending it waits for its post in flight, if any: the error does not overtake it.
         _end_previous(store, connection_id, store.switch_connection_tracking(connection_id, None, requested_at), None)
         raise ProtocolError(ErrorCode.ORDER_NOT_FOUND, "no such order", request.orderId)
+    if order.live:
+        _watch(store, order, request, connection_id, requested_at)
+        return
 
     # The route sends the first event itself, under the same fence and send lease as the emit step,
     # and the execution paces the rest: the first event is at most the fifth call after the request
@@ -122,6 +135,22 @@ def _track(store: TrackingStore, request: TrackOrder, connection_id: str, custom
         raise
     count(Metric.TRACKINGS_STARTED)
     logger.info("tracking started", extra={"events": len(order.events), "first_event": outcome})
+
+
+def _watch(store: TrackingStore, order: Order, request: TrackOrder, connection_id: str, requested_at: int) -> None:
+    """Watch a live order: switch the connection to the watch, fence what it tracked before, then
+    replay the stored events it lacks (all of them for a new watch); live ones follow as published."""
+    tracking_id, after_seq = live_orders.watch_of(order, request.resume)
+    logger.append_keys(tracking_id=tracking_id)
+    previous = store.switch_connection_tracking(connection_id, tracking_id, requested_at, live_order_id=order.order_id)
+    _end_previous(store, connection_id, previous, tracking_id)
+    replayed = live_orders.replay(
+        order.order_id, connection_id, tracking_id, after_seq, lambda: store.current_tracking(connection_id) == tracking_id
+    )
+    resumed = request.resume is not None and request.resume.trackingId == tracking_id
+    count(Metric.TRACKINGS_RESUMED if resumed else Metric.TRACKINGS_STARTED)
+    count(Metric.EVENTS_REPLAYED, replayed)
+    logger.info("live order watched", extra={"resumed": resumed, "after_seq": after_seq, "replayed": replayed})
 
 
 def _resume(store: TrackingStore, request: TrackOrder, connection_id: str, customer_id: str, requested_at: int) -> bool:
@@ -239,7 +268,9 @@ def _send_again(store: TrackingStore, tracking: Tracking, frame: dict[str, Any])
 
 def disconnect(connection_id: str) -> None:
     store = TrackingStore()
-    tracking_id = store.delete_connection(connection_id)
-    if tracking_id:
-        store.detach_tracking(tracking_id, connection_id)
-    logger.info("disconnected", extra={"tracking_id": tracking_id})
+    current = store.delete_connection(connection_id)
+    if current is not None and current.live_order_id:
+        live_orders.drop_watch(current.live_order_id, connection_id, current.tracking_id)
+    elif current is not None:
+        store.detach_tracking(current.tracking_id, connection_id)
+    logger.info("disconnected", extra={"tracking_id": current.tracking_id if current else None})

@@ -62,7 +62,7 @@ def test_every_function_gets_exactly_what_its_handler_reads(stack, monkeypatch):
         assert read == ours, f"{spec.handler}: the template sets {sorted(ours)}, the handler reads {sorted(read)}"
         assert POWERTOOLS <= set(spec.environment), spec.handler
         checked.append(spec.handler.split(".")[1])
-    assert checked == ["authorize", "connect", "default", "disconnect", "emit", "ping", "track_order"]
+    assert checked == ["authorize", "connect", "default", "disconnect", "emit", "ping", "publish", "track_order"]
 
 
 def test_a_missing_variable_fails_naming_it(stack, monkeypatch):

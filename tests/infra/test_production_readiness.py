@@ -186,8 +186,9 @@ def test_alarm_email_is_subscribed_only_when_given(dev, tmp_path):
 
 
 def test_failed_executions_go_to_an_encrypted_dead_letter_queue(dev):
-    queue = only(dev, "AWS::SQS::Queue")["Properties"]
-    assert queue["SqsManagedSseEnabled"] is True
+    queues = [r["Properties"] for r in resources(dev, "AWS::SQS::Queue").values()]
+    assert len(queues) == 2  # failed trackings, failed publishes
+    assert all(queue["SqsManagedSseEnabled"] is True for queue in queues)
     machine = only(dev, "AWS::StepFunctions::StateMachine")["Properties"]
     definition = flatten(machine["DefinitionString"])
     assert "sqs:sendMessage" in definition and "States.ALL" in definition

@@ -101,7 +101,8 @@ def test_every_handler_runs_the_newest_python_on_arm64(raw):
     ]
     handlers = {f["Handler"] for f in functions}
     assert handlers == {
-        f"handlers.{m}.handler" for m in ("connect", "disconnect", "track_order", "ping", "default", "emit", "authorize")
+        f"handlers.{m}.handler"
+        for m in ("connect", "disconnect", "track_order", "ping", "default", "emit", "publish", "authorize")
     }
     for function in functions:
         assert function["Runtime"] == "python3.14"
@@ -110,16 +111,20 @@ def test_every_handler_runs_the_newest_python_on_arm64(raw):
 
 
 def test_tables_are_on_demand_with_ttl_and_disposable_in_dev(raw):
-    tables = {t["Properties"]["KeySchema"][0]["AttributeName"]: t for t in resources(raw, "AWS::DynamoDB::Table").values()}
-    assert set(tables) == {"connectionId", "trackingId", "orderId"}
-    for key, table in tables.items():
+    tables = {
+        tuple(k["AttributeName"] for k in t["Properties"]["KeySchema"]): t
+        for t in resources(raw, "AWS::DynamoDB::Table").values()
+    }
+    assert set(tables) == {("connectionId",), ("trackingId",), ("orderId",), ("orderId", "connectionId")}
+    for table in tables.values():
         props = table["Properties"]
         assert props["BillingMode"] == "PAY_PER_REQUEST"
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": False}
         assert props["DeletionProtectionEnabled"] is False
         assert table["DeletionPolicy"] == "Delete"
-        if key != "orderId":
-            assert props["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+        # Every table expires what it need not keep: live orders after the retention period (seed
+        # orders carry no expiresAt), watchers and connections after a connection's longest life.
+        assert props["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
 
 
 def test_seed_orders_are_loaded_by_sdk_calls_not_handler_code(stack):

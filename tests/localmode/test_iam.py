@@ -80,7 +80,7 @@ def wait_for_end(sfn, execution_arn: str, timeout: float = 30) -> dict:
 
 def dead_letters(system) -> list[dict]:
     sqs = system.aws.client("sqs")
-    (queue,) = system.stack.queues()
+    (queue,) = [q for q in system.stack.queues() if q.startswith("FailedTrackings")]
     url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
     messages = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=2, MaxNumberOfMessages=10).get("Messages", [])
     return [json.loads(m["Body"]) for m in messages]

@@ -6,15 +6,18 @@ from __future__ import annotations
 import json
 import os
 import types
+import uuid
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 from order_tracking import aws_clients
+from order_tracking.publish_request import DETAIL_TYPE
 
 from local.aws_services import provision
 from local.template import SynthesizedStack
+from publish.statuses import status_change
 from tests.support.events import websocket_event
 from tests.support.recording import RecordingManagementApi
 
@@ -87,6 +90,32 @@ class Routes:
         if resume:
             body["resume"] = resume
         return self.call("track_order", connection_id, json.dumps(body), customer=customer)
+
+    def publish(self, detail: Any) -> dict[str, Any]:
+        """What the stack's EventBridge rule hands the publish function for a backend's publish."""
+        from handlers import publish
+
+        return publish.handler(eventbridge_event(detail), LambdaContextStub())
+
+
+def eventbridge_event(detail: Any) -> dict[str, Any]:
+    """An event as EventBridge delivers it to a rule's Lambda target."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": DETAIL_TYPE,
+        "source": "shop.backend",
+        "account": "123456789012",
+        "time": "2026-12-01T10:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": detail,
+    }
+
+
+def status(order_id: str, type_: str = "order_created", **options: Any) -> dict[str, str]:
+    """A publish's detail: `type_` with the label and status the seed orders give it (as make publish sends)."""
+    return status_change(order_id, type_, **options)
 
 
 class LambdaContextStub:

@@ -6,6 +6,7 @@ import json
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from order_tracking.publish_request import parse_publish
 
 from tests.unit.conftest import reply_frame
 
@@ -78,3 +79,33 @@ def test_state_survives_the_fuzz(routes, aws):
     for body in ("{", '{"type":"track_order","orderId":{"$ne":null}}', "null", '"ZX-1001"'):
         routes.call("track_order", "conn-z", body)
     assert routes.track("conn-z", "ZX-1001") == {"statusCode": 200}
+
+
+publish_details = st.one_of(
+    json_values,
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "orderId": order_ids | st.sampled_from(["LV-FUZZ", "LV-FUZZ\n"]),
+            "customerId": json_values | st.sampled_from(["demo", "x" * 129, "\x00"]),
+            "type": json_values | st.sampled_from(["order_sent", "error", "pong", "a" * 33]),
+            "label": json_values | st.sampled_from(["Shipped", "", "\x1b[31m", "x" * 201]),
+            "status": json_values | st.sampled_from(["active", "shipped"]),
+            "idempotencyKey": json_values | st.sampled_from(["k-1", "has space", "é"]),
+            "extra": json_values,
+        },
+    ),
+)
+
+
+@FUZZ
+@given(detail=publish_details)
+def test_the_publish_function_answers_any_detail_and_stores_only_valid_events(routes, aws, detail):
+    answer = routes.publish(detail)
+    assert answer["outcome"] in ("delivered", "duplicate", "refused"), answer
+    if answer["outcome"] == "refused":
+        assert answer["reason"] in ("bad_request", "not_live", "not_owner") and answer["detail"]
+    for item in aws.dynamodb.Table(aws.env["ORDERS_TABLE"]).scan()["Items"]:
+        for event in item["events"]:
+            stored = {"orderId": item["orderId"], "customerId": item["customerId"], "idempotencyKey": event.get("key", "seed")}
+            parse_publish({**stored, "type": event["type"], "label": event["label"], "status": event["status"]})

@@ -87,7 +87,7 @@ def test_an_emit_that_fails_for_good_puts_the_execution_on_the_dead_letter_queue
         time.sleep(0.1)
     assert described["status"] == "FAILED"
     sqs = system.aws.client("sqs")
-    (queue,) = stack.queues()
+    (queue,) = [q for q in stack.queues() if q.startswith("FailedTrackings")]
     messages = sqs.receive_message(QueueUrl=sqs.get_queue_url(QueueName=queue)["QueueUrl"], WaitTimeSeconds=1)["Messages"]
     (letter,) = [json.loads(m["Body"]) for m in messages]
     assert letter["trackingId"] == "broken-1" and letter["execution"] == execution

@@ -1,0 +1,1 @@
+"""`make publish`: publish an order status change as a shop's backend would (docs/publishing.md)."""
