@@ -10,7 +10,7 @@ export AWS_EC2_METADATA_DISABLED := true
 # The CDK CLI runs `python3 app.py`: make it the virtualenv's.
 CDK := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx --no-install cdk
 
-.PHONY: install dev test lint synth deploy destroy lock clean token bench smoke
+.PHONY: install dev test lint synth deploy destroy lock clean token bench smoke publish
 
 CUSTOMER ?= demo
 
@@ -35,6 +35,13 @@ token: install
 # SMOKE_ARGS: more options of `python -m smoke` (e.g. --min-delay 1 --max-delay 2).
 smoke: install
 	$(PY) -m smoke $(if $(STACK),--stack $(STACK)) $(if $(URL),--url '$(URL)' --token '$(TOKEN)') $(SMOKE_ARGS)
+
+# Publish an order status change as a shop's backend would (docs/publishing.md): ORDER and TYPE;
+# LABEL, STATUS, KEY (idempotency) and CUSTOMER (default demo) optional; against a running `make dev`,
+# or STACK=OrderTracking-dev (your AWS credentials), or AWS_URL=http://127.0.0.1:PORT (a local mode).
+publish: install
+	$(PY) -m publish --order '$(ORDER)' --type '$(TYPE)' --customer '$(CUSTOMER)' $(if $(LABEL),--label '$(LABEL)') \
+		$(if $(STATUS),--status '$(STATUS)') $(if $(KEY),--key '$(KEY)') $(if $(STACK),--stack $(STACK)) $(if $(AWS_URL),--aws-url '$(AWS_URL)')
 
 # Benchmarks (not part of `make test`; about 15 minutes on 2 cores); results in bench/results/.
 # LEVELS: concurrent clients for the latency benchmark.

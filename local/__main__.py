@@ -35,6 +35,9 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--ws-port", type=int, default=3000, help="WebSocket and @connections port (0: any free port)")
     run.add_argument("--web-port", type=int, default=8000, help="client port (0: any free port)")
+    run.add_argument(
+        "--aws-port", type=int, default=3001, help="the AWS endpoint's port: DynamoDB, Step Functions, EventBridge... (0: any)"
+    )
     run.add_argument("--min-delay", type=_non_negative, help="seconds; overrides the stack's minDelaySeconds")
     run.add_argument("--max-delay", type=_non_negative, help="seconds; overrides the stack's maxDelaySeconds")
     run.add_argument("--idle-timeout", type=float, default=600, help="seconds without a client message before closing")
@@ -69,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
         host=args.host,
         ws_port=args.ws_port,
         web_port=args.web_port,
+        aws_port=args.aws_port,
         min_delay=args.min_delay,
         max_delay=args.max_delay,
         idle_timeout=args.idle_timeout,

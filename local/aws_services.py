@@ -23,12 +23,13 @@ from moto.moto_server.werkzeug_app import create_backend_app
 
 from local import moto_patches, sigv4
 from local.dynamodb_process import DynamoDbProcess
+from local.eventbridge import create_buses_and_rules
 from local.faults import PLAN
-from local.iam import ADMIN_ACCESS_KEY, ADMIN_SECRET_KEY, AccessDenied, LocalIam
+from local.iam import ADMIN_ACCESS_KEY, ADMIN_SECRET_KEY, AccessDenied, Credentials, LocalIam
 from local.iam_requests import classify, refusal
 from local.lambda_runtime import LambdaRuntime
 from local.sigv4 import SignedRequest
-from local.template import REGION, SynthesizedStack, TableSpec
+from local.template import REGION, FunctionSpec, SynthesizedStack, TableSpec
 from local.wsgi_server import KeepAliveWsgiServer
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
@@ -236,10 +237,17 @@ class LocalAws:
             "AWS_ENDPOINT_URL_LAMBDA": self.endpoint,
             "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.endpoint,
             "AWS_ENDPOINT_URL_SQS": self.endpoint,
+            "AWS_ENDPOINT_URL_EVENTBRIDGE": self.endpoint,
         }
 
     def client(self, service: str) -> Any:
         return local_client(self.endpoint, service)
+
+    def client_as(self, function: FunctionSpec, service: str) -> Any:
+        """A client signing as `function`'s execution role, as Lambda itself does for it (destinations)."""
+        if self.iam is None or function.role is None:
+            return self.client(service)
+        return local_client(self.endpoint, service, self.iam.credentials(function.role, function.name))
 
     def provision(self, stack: SynthesizedStack, secret_value: str) -> None:
         if self.iam is not None:
@@ -258,15 +266,17 @@ class LocalAws:
         provision(stack, self.client, secret_value)
 
 
-def local_client(endpoint: str, service: str) -> Any:
-    """A boto3 client for one of local mode's services at `endpoint`, with its fake credentials."""
+def local_client(endpoint: str, service: str, credentials: Credentials | None = None) -> Any:
+    """A boto3 client for one of local mode's services at `endpoint`, signing as the administrator
+    (local mode's fake credentials) or with `credentials` (a role's, minted by LocalIam)."""
+    keys = credentials.environment() if credentials is not None else FAKE_CREDENTIALS
     return boto3.client(
         service,
         endpoint_url=endpoint,
         region_name=REGION,
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+        aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=keys["AWS_SESSION_TOKEN"],
     )
 
 
@@ -285,6 +295,7 @@ def provision(stack: SynthesizedStack, client: Callable[[str], Any], secret_valu
     sfn = client("stepfunctions")
     for machine in stack.state_machines():
         sfn.create_state_machine(name=machine.name, definition=machine.definition, roleArn=machine.role_arn, type=machine.type)
+    create_buses_and_rules(client("events"), stack)
     for call in stack.sdk_calls():
         # AwsCustomResource names calls as the JS SDK does: service "DynamoDB", action "putItem".
         getattr(client(call.service.lower()), _snake(call.action))(**call.parameters)

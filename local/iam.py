@@ -10,10 +10,11 @@ Who signs as what:
   own tools (AWS CLI, SDK, the tests' set-up) are when they deploy and inspect a stack.
 
 Evaluated: Effect, Action/NotAction and Resource/NotResource with `*` and `?` wildcards, in identity
-policies (AWS::IAM::Policy attached to the role and the role's inline Policies). Not evaluated:
-Conditions (a statement with one counts only if it is a Deny: stricter, never more lenient), AWS
-managed policies (none of our roles has one), and resource policies (a queue's TLS-only Deny, say,
-cannot bite on local plain HTTP).
+policies (AWS::IAM::Policy attached to the role, the role's inline Policies, and the template's
+customer managed policies, AWS::IAM::ManagedPolicy, attached to it). Not evaluated: Conditions (a
+statement with one counts only if it is a Deny: stricter, never more lenient), AWS managed policies
+(none of our functions' roles has one), and resource policies (a queue's TLS-only Deny, say, cannot
+bite on local plain HTTP).
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ class Statement:
     def applies(self, action: str, resource: str) -> bool:
         if self.conditional and self.allow:
             return False  # a condition local mode cannot evaluate never grants
-        action_hit = any(_wildcard(pattern.lower(), action.lower()) for pattern in self.actions)
-        resource_hit = any(_wildcard(pattern, resource) for pattern in self.resources)
+        action_hit = any(wildcard_match(pattern.lower(), action.lower()) for pattern in self.actions)
+        resource_hit = any(wildcard_match(pattern, resource) for pattern in self.resources)
         return (action_hit != self.not_action) and (resource_hit != self.not_resource)
 
 
@@ -60,7 +61,8 @@ def _pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(fnmatch.translate(pattern.replace("[", "[[]")))
 
 
-def _wildcard(pattern: str, value: str) -> bool:
+def wildcard_match(pattern: str, value: str) -> bool:
+    """IAM's matching of a pattern with `*` and `?` (also ArnLike's, for a resource policy's SourceArn)."""
     return bool(_pattern(pattern).match(value))
 
 
@@ -149,13 +151,20 @@ class LocalIam:
         for logical_id, statements in roles.items():
             for inline in stack.resources[logical_id]["Properties"].get("Policies", []):
                 statements.extend(_statements(inline["PolicyDocument"], resolver))
-        for resource in stack.resources.values():
-            if resource["Type"] != "AWS::IAM::Policy":
+        managed: dict[str, list[Statement]] = {}
+        for logical_id, resource in stack.resources.items():
+            if resource["Type"] not in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
                 continue
             granted = _statements(resource["Properties"]["PolicyDocument"], resolver)
+            if resource["Type"] == "AWS::IAM::ManagedPolicy":
+                managed[logical_id] = granted
             for role in resource["Properties"].get("Roles", []):
                 if isinstance(role, dict) and role.get("Ref") in roles:
                     roles[role["Ref"]].extend(granted)
+        for logical_id, statements in roles.items():  # a role's own customer managed policies
+            for arn in stack.resources[logical_id]["Properties"].get("ManagedPolicyArns", []):
+                if isinstance(arn, dict) and arn.get("Ref") in managed:
+                    statements.extend(managed[arn["Ref"]])
         return cls(roles)
 
     def credentials(self, role: str, session: str) -> Credentials:

@@ -20,6 +20,7 @@ JSON_TARGETS = {
     "AWSStepFunctions": "states",
     "secretsmanager": "secretsmanager",
     "AmazonSQS": "sqs",
+    "AWSEvents": "events",
 }
 LAMBDA_INVOKE = "/2015-03-31/functions/"
 CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
@@ -74,6 +75,10 @@ def _table_arn(name: str, index: str | None = None) -> str:
     return f"{arn}/index/{index}" if index else arn
 
 
+def _bus_arn(name: Any) -> str:
+    return local_arn("AWS::Events::EventBus", str(name or "default"))
+
+
 def _resources(service: str, payload: dict[str, Any]) -> list[str]:
     if service == "dynamodb":
         if "TableName" in payload:
@@ -94,6 +99,10 @@ def _resources(service: str, payload: dict[str, Any]) -> list[str]:
                 return [str(payload[key])]
     if service == "secretsmanager" and "SecretId" in payload:
         return [local_arn("AWS::SecretsManager::Secret", str(payload["SecretId"]))]
+    if service == "events" and isinstance(payload.get("Entries"), list):  # PutEvents: each entry's bus
+        return sorted({_bus_arn(entry.get("EventBusName")) for entry in payload["Entries"] if isinstance(entry, dict)})
+    if service == "events" and "EventBusName" in payload:
+        return [_bus_arn(payload["EventBusName"])]
     if service == "sqs" and "QueueUrl" in payload:
         return [local_arn("AWS::SQS::Queue", str(payload["QueueUrl"]).rstrip("/").rsplit("/", 1)[-1])]
     return ["*"]

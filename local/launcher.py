@@ -30,7 +30,7 @@ class LocalModeProcess:
     ) -> None:
         """`watch`: follow edits as `make dev` does (off for tests and benchmarks unless they ask);
         `root`: the project to run (a copy, for tests that edit it)."""
-        self.args = ["--ws-port", str(ws_port), "--web-port", "0", *args, *([] if watch else ["--no-watch"])]
+        self.args = ["--ws-port", str(ws_port), "--web-port", "0", "--aws-port", "0", *args, *([] if watch else ["--no-watch"])]
         self.root = root
         self.startup_timeout = startup_timeout
         self.lines: list[str] = []

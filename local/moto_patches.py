@@ -23,6 +23,9 @@ these touch its internals; each patch says where moto differs from AWS and what 
   stops that, in each process that runs moto.
 - IAM: the interpreter's service calls sign as the state machine's role (`sign_interpreter_calls_as`),
   so local mode's IAM check applies the role's policies to them, as AWS does.
+- EventBridge: moto matches events against rules but does not invoke Lambda targets. A rule's
+  Lambda targets are handed to local mode's delivery (`deliver_lambda_targets`, local/eventbridge.py),
+  only for enabled rules, as EventBridge skips disabled ones (moto does not).
 - Not patched, noted: StopExecution on an EXPRESS execution succeeds in moto but is refused on AWS
   (our code never calls it), and moto names errors of service integrations as its own clients raise
   them; the emit step's Retry lists the names AWS documents (Lambda.ServiceException, ...).
@@ -30,6 +33,7 @@ these touch its internals; each patch says where moto differs from AWS and what 
 
 from __future__ import annotations
 
+import copy
 import datetime
 import random
 import re
@@ -44,6 +48,7 @@ from jsonpath_ng.ext.parser import parse as jsonpath_ext_parse
 from jsonpath_ng.parser import parse as jsonpath_parse
 from moto.core import common_models
 from moto.core.config import default_user_config
+from moto.events import models as events_models
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.stepfunctions.parser import utils as parser_utils
 from moto.stepfunctions.parser.asl.component.common.path import result_path
@@ -54,6 +59,30 @@ from moto.stepfunctions.parser.asl.parse import asl_parser
 from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 
 _applied = False
+# Where a matched event for a Lambda target goes: (rule ARN, target, event); None: nowhere (moto's own behaviour).
+_lambda_delivery: Callable[[str, dict[str, Any], dict[str, Any]], None] | None = None
+_original_send_to_targets = events_models.Rule.send_to_targets
+
+
+def deliver_lambda_targets(delivery: Callable[[str, dict[str, Any], dict[str, Any]], None] | None) -> None:
+    global _lambda_delivery
+    _lambda_delivery = delivery
+
+
+def _send_to_targets(self: Any, original_event: dict[str, Any], transform_input: bool = True) -> None:
+    if self.state != "ENABLED":
+        return
+    functions = [t for t in self.targets if ":lambda:" in t["Arn"] and ":function:" in t["Arn"]]
+    others = [t for t in self.targets if t not in functions]
+    if others:  # moto's own delivery, which refuses (NotImplementedError) a Lambda target
+        rule = copy.copy(self)
+        rule.targets = others
+        _original_send_to_targets(rule, original_event, transform_input)  # type: ignore[arg-type]
+    delivery = _lambda_delivery
+    if delivery is None or not functions or not self.event_pattern.matches_event(original_event):
+        return
+    for target in functions:
+        delivery(self.arn, target, dict(original_event))
 
 
 def _math_random_end_exclusive(self: Any, env: Any) -> None:
@@ -187,6 +216,7 @@ def apply() -> None:
         module = sys.modules.get(getattr(value, "__module__", ""), value)
         if getattr(module, "boto_client_for", None) is _original_client_for:
             module.boto_client_for = _client_for
+    events_models.Rule.send_to_targets = _send_to_targets  # type: ignore[method-assign,assignment]
     json_path.parse = lru_cache(maxsize=1024)(jsonpath_ext_parse)  # type: ignore[attr-defined]
     result_path.parse = lru_cache(maxsize=1024)(jsonpath_parse)  # type: ignore[attr-defined]
     _applied = True

@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING
 from watchfiles import Change, DefaultFilter, awatch
 
 from local.aws_services import create_table
+from local.eventbridge import create_buses_and_rules
+from local.lambda_permissions import LambdaPermissions
 from local.lambda_runtime import ReloadFailed
 from local.synth import ensure_synth
 from local.template import FunctionSpec, SynthesizedStack
@@ -204,6 +206,11 @@ class Reloader:
         if new.websocket_api() != old.websocket_api():
             mode.gateway.api = new.websocket_api()
             applied.append("routes")
+        if (new.event_buses(), new.rules()) != (old.event_buses(), old.rules()):
+            create_buses_and_rules(mode.aws.client("events"), new)
+            applied.append("event buses and rules")
+        mode.events.update(new)
+        mode.gateway.permissions = LambdaPermissions(new.permissions())
         return applied
 
 
@@ -225,6 +232,8 @@ def restart_reasons(old: SynthesizedStack, new: SynthesizedStack) -> list[str]:
     reasons += [f"function {_short(spec)} removed" for key, spec in old.functions().items() if key not in new_functions]
     new_machines = {m.arn for m in new.state_machines()}
     reasons += [f"state machine {m.name} removed" for m in old.state_machines() if m.arn not in new_machines]
+    new_rules = {r.arn for r in new.rules()}
+    reasons += [f"event rule {r.name} removed" for r in old.rules() if r.arn not in new_rules]
     if new.websocket_api().stage_name != old.websocket_api().stage_name:
         reasons.append("the stage's name changed (every open connection)")
     return reasons

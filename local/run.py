@@ -16,7 +16,9 @@ from pathlib import Path
 from local import dynamodb_ttl, moto_patches
 from local.aws_services import LocalAws
 from local.console import Console
+from local.eventbridge import EventDelivery
 from local.iam import ADMIN_ACCESS_KEY, ADMIN_SECRET_KEY, LocalIam
+from local.lambda_permissions import LambdaPermissions
 from local.lambda_runtime import LambdaRuntime
 from local.reload import Reloader
 from local.synth import ROOT, ensure_synth
@@ -34,6 +36,7 @@ class LocalOptions:
     host: str = "127.0.0.1"
     ws_port: int = 3000
     web_port: int = 8000
+    aws_port: int = 3001  # the AWS endpoint (make publish finds make dev here)
     min_delay: int | None = None  # None: the stack's bounds
     max_delay: int | None = None
     idle_timeout: float = IDLE_TIMEOUT_SECONDS
@@ -73,7 +76,7 @@ class LocalMode:
         self.stack = stack = SynthesizedStack.load(ensure_synth(opts.cdk_out))
         api = stack.websocket_api()
         self.iam = LocalIam.from_stack(stack)
-        self.aws = LocalAws(host=opts.host, iam=self.iam, dynamodb_process=opts.dynamodb_process).start()
+        self.aws = LocalAws(host=opts.host, port=opts.aws_port, iam=self.iam, dynamodb_process=opts.dynamodb_process).start()
         secret = local_signing_secret()
         self.aws.provision(stack, secret)
         self.dev_token = mint(DEMO_CUSTOMER_ID, secret, DEV_TOKEN_SECONDS)
@@ -86,6 +89,7 @@ class LocalMode:
             idle_timeout=opts.idle_timeout,
             max_lifetime=opts.max_lifetime,
             iam=self.iam,
+            permissions=LambdaPermissions(stack.permissions()),
         )
         await self.gateway.start()
         # The template's management endpoint (https://{api}.execute-api...) is this gateway here.
@@ -100,6 +104,8 @@ class LocalMode:
             iam=self.iam,
         )
         self.aws.runtime = self.runtime
+        # EventBridge rules' Lambda targets (the publish path of live orders).
+        self.events = EventDelivery.start(stack, self.aws, self.runtime, self.console)
         await asyncio.get_running_loop().run_in_executor(None, self.runtime.warm_up)
         config = {"wsUrl": self.gateway.url, "token": self.dev_token}
         self.site = StaticSite(
@@ -124,7 +130,7 @@ class LocalMode:
             f"template allow; your own tools sign as the administrator with key {ADMIN_ACCESS_KEY!r}, "
             f"secret {ADMIN_SECRET_KEY!r}",
         )
-        self.console.log("READY", f"aws       {self.aws.endpoint} (moto: DynamoDB, Step Functions, SQS)")
+        self.console.log("READY", f"aws       {self.aws.endpoint} (moto: DynamoDB, Step Functions, SQS, EventBridge)")
 
     def _prune(self) -> None:
         """What AWS forgets by itself: finished executions (EXPRESS keeps no history to read) and
@@ -139,6 +145,7 @@ class LocalMode:
 
     async def stop(self) -> None:
         self._stop_pruning.set()
+        self.events.stop()
         await self.gateway.stop()
         self.site.stop()
         self.aws.stop()

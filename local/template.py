@@ -35,6 +35,11 @@ EMULATED_TYPES = {
     "Custom::AWS",
     "AWS::IAM::Role",
     "AWS::IAM::Policy",
+    "AWS::IAM::ManagedPolicy",
+    "AWS::Events::EventBus",
+    "AWS::Events::Rule",
+    "AWS::Lambda::Permission",
+    "AWS::Lambda::EventInvokeConfig",
 }
 
 
@@ -47,6 +52,8 @@ ARN_PREFIXES = {
     "AWS::SQS::Queue": f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:",
     "AWS::SecretsManager::Secret": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:",
     "AWS::StepFunctions::StateMachine": f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:",
+    "AWS::Events::EventBus": f"arn:aws:events:{REGION}:{ACCOUNT_ID}:event-bus/",
+    "AWS::Events::Rule": f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/",  # then the bus's name and "/" (not for the default bus)
 }
 # Kinds whose ARN a template reads with Fn::GetAtt (the others' Ref is their ARN on AWS).
 GET_ATT_ARN_KINDS = {"AWS::DynamoDB::Table", "AWS::Lambda::Function", "AWS::IAM::Role", "AWS::Logs::LogGroup", "AWS::SQS::Queue"}
@@ -55,6 +62,16 @@ GET_ATT_ARN_KINDS = {"AWS::DynamoDB::Table", "AWS::Lambda::Function", "AWS::IAM:
 def local_arn(kind: str, name_or_arn: str) -> str:
     """The ARN of the local resource of `kind` named `name_or_arn` (an ARN is returned as it is)."""
     return name_or_arn if name_or_arn.startswith("arn:") else ARN_PREFIXES[kind] + name_or_arn
+
+
+def queue_url(name: str) -> str:
+    """The URL of the local SQS queue `name` (as AWS spells it; moto finds a queue by the name in it)."""
+    return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{name}"
+
+
+def rule_arn(bus: str, name: str) -> str:
+    """An EventBridge rule's ARN: a rule on the default bus has none of the bus in it."""
+    return ARN_PREFIXES["AWS::Events::Rule"] + ("" if bus == "default" else f"{bus}/") + name
 
 
 @dataclass
@@ -84,6 +101,7 @@ class FunctionSpec:
 class AuthorizerSpec:
     function: str  # logical id of the authorizer function
     identity_source: list[str]  # e.g. ["route.request.querystring.token"]
+    authorizer_id: str = ""  # its id (the logical id here): API Gateway invokes it with it in the SourceArn
 
 
 @dataclass
@@ -110,6 +128,44 @@ class StateMachineSpec:
     definition: str
     role_arn: str
     role: str | None = None  # logical id of its role
+
+
+@dataclass
+class RuleTargetSpec:
+    target_id: str
+    arn: str  # e.g. a function's ARN
+    dead_letter_queue: str | None = None  # the queue's name (local id)
+    max_event_age_seconds: int = 24 * 3600
+    retry_attempts: int = 185
+
+
+@dataclass
+class RuleSpec:
+    name: str
+    arn: str
+    bus: str  # the event bus's name
+    event_pattern: dict[str, Any]
+    enabled: bool
+    targets: list[RuleTargetSpec]
+
+
+@dataclass
+class PermissionSpec:
+    """A statement of a function's resource-based policy (AWS::Lambda::Permission)."""
+
+    function: str  # logical id of the function
+    action: str
+    principal: str
+    source_arn: str | None = None
+
+
+@dataclass
+class AsyncInvokeSpec:
+    """How Lambda handles a function's asynchronous invocations (AWS::Lambda::EventInvokeConfig)."""
+
+    function: str  # logical id
+    maximum_retry_attempts: int = 2
+    on_failure: str | None = None  # a destination's ARN (an SQS queue here)
 
 
 @dataclass
@@ -145,16 +201,28 @@ class Resolver:
         if kind == "AWS::SecretsManager::Secret":
             return logical_id  # its name: Secrets Manager takes a name wherever AWS passes the ARN
         if kind == "AWS::SQS::Queue":
-            return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{logical_id}"  # its URL
+            return queue_url(logical_id)
         if kind == "AWS::ApiGatewayV2::Stage":
             return str(self.resources[logical_id]["Properties"]["StageName"])
-        return logical_id  # tables, functions, roles, log groups: named by their logical id
+        if kind == "AWS::Events::EventBus":
+            return str(self.resources[logical_id]["Properties"].get("Name", logical_id))
+        return logical_id  # tables, functions, roles, log groups, rules: named by their logical id
 
     def get_att(self, logical_id: str, attribute: str) -> str:
         kind = self.resources[logical_id]["Type"]
         if attribute == "Arn" and kind in GET_ATT_ARN_KINDS:
             return local_arn(kind, logical_id)
+        if kind == "AWS::Events::EventBus" and attribute in ("Arn", "Name"):
+            name = self.ref(logical_id)
+            return local_arn(kind, name) if attribute == "Arn" else name
+        if kind == "AWS::Events::Rule" and attribute == "Arn":
+            return rule_arn(self.rule_bus(logical_id), logical_id)
         raise KeyError(f"Fn::GetAtt {logical_id}.{attribute} ({kind}) has no local value")
+
+    def rule_bus(self, logical_id: str) -> str:
+        """The name of the bus rule `logical_id` is on ("default" when the rule names none)."""
+        bus = self.resources[logical_id]["Properties"].get("EventBusName")
+        return "default" if bus is None else str(self.resolve(bus)).rsplit("/", 1)[-1]
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
@@ -285,6 +353,7 @@ class SynthesizedStack:
             lid: AuthorizerSpec(
                 function=self._function_of_integration(r["Properties"]["AuthorizerUri"]),
                 identity_source=list(r["Properties"].get("IdentitySource", [])),
+                authorizer_id=lid,
             )
             for lid, r in self._of_type("AWS::ApiGatewayV2::Authorizer").items()
         }
@@ -370,6 +439,71 @@ class SynthesizedStack:
             value += "; includeSubDomains" if hsts.get("IncludeSubdomains") else ""
             headers["Strict-Transport-Security"] = value + ("; preload" if hsts.get("Preload") else "")
         return headers
+
+    def event_buses(self) -> list[str]:
+        """The names of the stack's own event buses."""
+        return [self.resolver.ref(lid) for lid in self._of_type("AWS::Events::EventBus")]
+
+    def rules(self) -> list[RuleSpec]:
+        specs = []
+        for logical_id, resource in self._of_type("AWS::Events::Rule").items():
+            props = self.resolver.resolve(resource["Properties"])
+            targets = []
+            for target in props.get("Targets", []):
+                retry = target.get("RetryPolicy", {})
+                dead_letters = target.get("DeadLetterConfig", {}).get("Arn")
+                targets.append(
+                    RuleTargetSpec(
+                        target_id=target["Id"],
+                        arn=target["Arn"],
+                        dead_letter_queue=str(dead_letters).rsplit(":", 1)[-1] if dead_letters else None,
+                        max_event_age_seconds=int(retry.get("MaximumEventAgeInSeconds", 24 * 3600)),
+                        retry_attempts=int(retry.get("MaximumRetryAttempts", 185)),
+                    )
+                )
+            bus = self.resolver.rule_bus(logical_id)
+            specs.append(
+                RuleSpec(
+                    name=logical_id,
+                    arn=rule_arn(bus, logical_id),
+                    bus=bus,
+                    event_pattern=props.get("EventPattern", {}),
+                    enabled=props.get("State", "ENABLED") == "ENABLED",
+                    targets=targets,
+                )
+            )
+        return specs
+
+    def permissions(self) -> list[PermissionSpec]:
+        """Every function's resource-based policy statements (who may invoke it, from where)."""
+        specs = []
+        for resource in self._of_type("AWS::Lambda::Permission").values():
+            props = resource["Properties"]
+            function = _logical_id_of_arn(props["FunctionName"]) or str(props["FunctionName"].get("Ref", ""))
+            source = props.get("SourceArn")
+            specs.append(
+                PermissionSpec(
+                    function=function,
+                    action=str(props["Action"]),
+                    principal=str(props["Principal"]),
+                    source_arn=str(self.resolver.resolve(source)) if source is not None else None,
+                )
+            )
+        return specs
+
+    def async_invoke_configs(self) -> dict[str, AsyncInvokeSpec]:
+        """By function logical id: its asynchronous-invocation settings, where the template has them."""
+        configs = {}
+        for resource in self._of_type("AWS::Lambda::EventInvokeConfig").values():
+            props = resource["Properties"]
+            function = str(props["FunctionName"].get("Ref", ""))
+            failure = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+            configs[function] = AsyncInvokeSpec(
+                function=function,
+                maximum_retry_attempts=int(props.get("MaximumRetryAttempts", 2)),
+                on_failure=str(self.resolver.resolve(failure)) if failure is not None else None,
+            )
+        return configs
 
     def secrets(self) -> list[str]:
         """The names (local ids) of the stack's Secrets Manager secrets."""

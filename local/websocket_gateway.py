@@ -12,6 +12,10 @@ What it does as API Gateway does:
 - The $connect route's REQUEST authorizer runs next: a missing identity source is 401 without calling
   it, its "Unauthorized" error is 401, another error 500, a policy that does not allow the route 403;
   its `context` (and `principalId`) reaches every later event as `requestContext.authorizer`.
+- A route's or the authorizer's function is invoked only if its resource-based policy (the
+  template's AWS::Lambda::Permission) lets API Gateway invoke it from that route or authorizer, as
+  Lambda checks: else the call fails as API Gateway fails it (a 500 handshake, an "Internal server
+  error" answer) and "Invalid permissions on Lambda function" is logged.
 - `$connect` runs before the handshake completes; a handler status >= 400 (or a handler error) refuses
   it with that HTTP status and no connection is made.
 - Each message picks its route by the route selection expression (`$request.body.type`), falling back
@@ -61,6 +65,7 @@ from local.http_front import (
     response,
 )
 from local.iam import AccessDenied, LocalIam, policy_allows
+from local.lambda_permissions import APIGATEWAY_PRINCIPAL, LambdaPermissions, authorizer_source_arn, route_source_arn
 from local.lambda_runtime import Invocation
 from local.management_api import Connection, ConnectionRegistry
 from local.sigv4 import SignedRequest
@@ -78,6 +83,7 @@ __all__ = ["IDLE_TIMEOUT_SECONDS", "MAX_LIFETIME_SECONDS", "WebSocketGateway", "
 
 Invoke = Callable[[str, dict[str, Any]], Invocation]
 KEEP_ALIVE_SECONDS = 60.0  # an idle keep-alive HTTP connection (between @connections calls)
+INVALID_PERMISSIONS = "Invalid permissions on Lambda function"  # API Gateway's words for a missing Lambda::Permission
 
 
 def new_connection_id() -> str:
@@ -117,8 +123,12 @@ class WebSocketGateway:
         fault_token: str | None = None,
         head_timeout: float = HEAD_TIMEOUT_SECONDS,
         max_half_open: int = MAX_HALF_OPEN,
+        permissions: LambdaPermissions | None = None,
     ) -> None:
+        """`permissions`: the functions' resource-based policies, checked before each invocation as
+        Lambda checks them for API Gateway (None: not checked, for tests of the gateway alone)."""
         self.api = api
+        self.permissions = permissions
         self.iam = iam or LocalIam({})  # no roles: only local mode's administrator may call @connections
         self._invoke_blocking = invoke
         self.host = host
@@ -179,9 +189,16 @@ class WebSocketGateway:
         self.console.log("INFO", "fault over: WebSocket side accepting connections again")
 
     async def _invoke(self, route_key: str, event: dict[str, Any]) -> Invocation:
-        return await self._invoke_function(self.api.routes[route_key].function, event)
+        source = route_source_arn(self.api.stage_name, route_key)
+        return await self._invoke_function(self.api.routes[route_key].function, event, source)
 
-    async def _invoke_function(self, function: str, event: dict[str, Any]) -> Invocation:
+    async def _invoke_function(self, function: str, event: dict[str, Any], source_arn: str) -> Invocation:
+        if self.permissions is not None and not self.permissions.allows(function, APIGATEWAY_PRINCIPAL, source_arn):
+            # What API Gateway logs; the caller answers as for any failed integration (500).
+            self.console.log("ERROR", f"Execution failed due to configuration error: {INVALID_PERMISSIONS} {function}")
+            return Invocation(
+                error={"errorType": "AccessDeniedException", "errorMessage": "Invalid permissions on Lambda function"}
+            )
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._invoke_blocking, function, event)
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
@@ -346,7 +363,7 @@ class WebSocketGateway:
             if not value:
                 return 401, None
         event = events.authorizer_event(connection_id, head.target, head.headers, **self._context)
-        invocation = await self._invoke_function(spec.function, event)
+        invocation = await self._invoke_function(spec.function, event, authorizer_source_arn(spec.authorizer_id))
         if invocation.error:
             return (401 if invocation.error.get("errorMessage") == "Unauthorized" else 500), None
         policy = invocation.payload if isinstance(invocation.payload, dict) else {}

@@ -204,4 +204,7 @@ def test_what_local_mode_does_not_emulate_is_said_once_at_start(local_mode):
         assert emulated not in notices[0]
     (iam,) = [line for line in local_mode.lines if "IAM enforced" in line]
     assert "'local'" in iam  # the credentials a user's own tools sign with
-    assert "SQS::QueuePolicy" in notices[0] and "Lambda::Permission" in notices[0]  # the rest of SQS, Lambda is run
+    assert "SQS::QueuePolicy" in notices[0] and "Lambda::LayerVersion" in notices[0]  # the rest of SQS, Lambda is run
+    assert "Lambda::Permission" not in notices[0]  # checked when API Gateway or EventBridge invokes a function
+    for emulated in ("Events", "EventInvokeConfig"):
+        assert emulated not in notices[0]

@@ -1,7 +1,12 @@
 """Issue 5's proof: 200 concurrent trackings against local mode while connections are killed and
 resumed, orders switched, and DynamoDB, the management API and Lambda fail now and then. Every
 tracking must end with its order's full sequence, seq 1..n, nothing twice, and no event of a
-superseded tracking after the first frame answering the switch."""
+superseded tracking after the first frame answering the switch.
+
+Issue 18's publishers run next to them: a quarter of the users watch live orders (several users
+each), whose events a backend publishes on the stack's bus while all this goes on, now and then
+publishing the same event twice (a retry, same idempotency key). Their watchers are held to the
+same rules."""
 
 from __future__ import annotations
 
@@ -16,11 +21,18 @@ import pytest
 import websockets
 
 from local.launcher import LocalModeProcess
+from publish.backend import Backend
+from publish.statuses import status_change
 from tests.browser.conftest import ARTIFACTS
 from tests.support.aio import run
 
 SEED_LENGTHS = {"ZX-1001": 4, "ZX-1002": 4, "ZX-1003": 2}
+LIVE_ORDERS = [f"LV-F{n:03d}" for n in range(12)]
+LIVE_TYPES = ["order_created", "order_processing", "order_sent", "order_delivered"]
+LENGTHS = {**SEED_LENGTHS, **dict.fromkeys(LIVE_ORDERS, len(LIVE_TYPES))}
 TRACKINGS = int(os.environ.get("FAULT_TRACKINGS", "200"))
+LIVE_SHARE = 0.25  # of the users, the ones that start on a live order
+REPUBLISH = 0.3  # of the publishes, the ones a backend sends again (same idempotency key)
 FAULTS = {"dynamodb": float(os.environ.get("FAULT_P", "0.03")), "management": 0.05, "lambda_retry": 0.05, "seed": 7}
 DEADLINE_SECONDS = 240
 
@@ -64,7 +76,7 @@ class User:
 
     @property
     def complete(self) -> bool:
-        return self.contiguous == SEED_LENGTHS[self.order] and len(self.events) == SEED_LENGTHS[self.order]
+        return self.contiguous == LENGTHS[self.order] and len(self.events) == LENGTHS[self.order]
 
     def request(self) -> dict:
         if self.tracking_id:
@@ -140,7 +152,8 @@ async def _session(
                 now = time.monotonic() - started
                 if switch_at is not None and now >= switch_at:
                     switch_at = None
-                    request = user.switch(rng.choice([o for o in SEED_LENGTHS if o != user.order]))
+                    choices = [o for o in SEED_LENGTHS if o != user.order] + rng.sample(LIVE_ORDERS, 2)
+                    request = user.switch(rng.choice([o for o in choices if o != user.order]))
                     user.note(f"switch: send {request}")
                     await connection.send(json.dumps(request))
                 elif kill_after is not None and now >= kill_after:
@@ -165,7 +178,7 @@ async def _session(
 
 async def _user(index: int, url: str) -> User:
     rng = random.Random(index)
-    user = User(order=rng.choice(sorted(SEED_LENGTHS)))
+    user = User(order=rng.choice(LIVE_ORDERS if rng.random() < LIVE_SHARE else sorted(SEED_LENGTHS)))
     first = True
     deadline = time.monotonic() + DEADLINE_SECONDS
     while not user.complete and time.monotonic() < deadline:
@@ -177,11 +190,34 @@ async def _user(index: int, url: str) -> User:
     return user
 
 
-def test_every_tracking_ends_complete_exactly_once_and_never_stale(faulty):
+async def publish_order(backend: Backend, order_id: str, rng: random.Random) -> int:
+    """A backend publishing events 2..n of a live order whose first event is out, at random moments,
+    some twice (a retry: the same idempotency key); returns how many it sent twice."""
+    repeated = 0
+    for seq in range(2, len(LIVE_TYPES) + 1):
+        detail = status_change(order_id, LIVE_TYPES[seq - 1], key=f"{order_id}#{seq}")
+        await asyncio.sleep(rng.uniform(0.3, 2.5))
+        await asyncio.to_thread(backend.publish, detail)
+        if rng.random() < REPUBLISH:
+            await asyncio.sleep(rng.uniform(0, 0.5))
+            await asyncio.to_thread(backend.publish, detail)
+            repeated += 1
+    return repeated
+
+
+def test_every_tracking_ends_complete_exactly_once_and_never_stale(faulty, stack):
     started = time.monotonic()
+    backend = Backend.of_local_mode(faulty.aws_url, stack)
+    for order_id in LIVE_ORDERS:  # a live order exists from its first publish: before anyone watches
+        backend.publish_stored(status_change(order_id, LIVE_TYPES[0], key=f"{order_id}#1"), timeout=60)
+    repeated: list[int] = []
 
     async def everyone() -> list[User]:
-        return await asyncio.gather(*(_user(i, faulty.ws_url) for i in range(TRACKINGS)))
+        rng = random.Random(18)
+        publishing = [asyncio.create_task(publish_order(backend, o, rng)) for o in LIVE_ORDERS]
+        users = await asyncio.gather(*(_user(i, faulty.ws_url) for i in range(TRACKINGS)))
+        repeated.extend(await asyncio.gather(*publishing))
+        return users
 
     users = run(everyone())
     report = faulty.faults()
@@ -190,8 +226,10 @@ def test_every_tracking_ends_complete_exactly_once_and_never_stale(faulty):
         "connections killed": sum(u.kills for u in users),
         "orders switched": sum(u.switches for u in users),
         "faults injected": report["injected"],
+        "live watchers": sum(1 for u in users if u.order in LIVE_ORDERS),
+        "publishes (repeated)": f"{backend.publishes} ({sum(repeated)})",
         "internal errors retried": sum(u.retries for u in users),
-        "events expected": sum(SEED_LENGTHS[u.order] for u in users),
+        "events expected": sum(LENGTHS[u.order] for u in users),
         "events delivered": sum(len(u.events) for u in users),
         "duplicates dropped": sum(u.duplicates for u in users),
         "stale received": sum(u.stale for u in users),
@@ -208,6 +246,7 @@ def test_every_tracking_ends_complete_exactly_once_and_never_stale(faulty):
     assert summary["stale received"] == 0
     assert summary["connections killed"] > TRACKINGS // 4 and summary["orders switched"] > TRACKINGS // 10
     assert all(count > 0 for count in report["injected"].values()), report
+    assert summary["live watchers"] > TRACKINGS // 8
     for user in users:
-        assert [user.events[s]["seq"] for s in sorted(user.events)] == list(range(1, SEED_LENGTHS[user.order] + 1))
+        assert [user.events[s]["seq"] for s in sorted(user.events)] == list(range(1, LENGTHS[user.order] + 1))
         assert len({e["eventId"] for e in user.events.values()}) == len(user.events)

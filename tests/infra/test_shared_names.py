@@ -9,10 +9,11 @@ import re
 
 from handlers.emit import TransientFault
 from order_tracking.observability import Metric
+from order_tracking.publish_request import DETAIL_TYPE
 from order_tracking.store import CONNECTIONS_BY_CUSTOMER
 from order_tracking.tracking import EmitOutcome
 
-from infra import tables, tracking_workflow
+from infra import order_publishing, tables, tracking_workflow
 from infra.config import DEFAULTS, ROOT
 
 
@@ -80,3 +81,8 @@ def test_the_defaults_the_docs_state_are_cdk_json_s(stack):
     assert int(track_order.environment["MIN_DELAY_SECONDS"]) == DEFAULTS["minDelaySeconds"]
     assert int(track_order.environment["MAX_DELAY_SECONDS"]) == DEFAULTS["maxDelaySeconds"]
     assert int(track_order.environment["RETENTION_SECONDS"]) == DEFAULTS["retentionHours"] * 3600
+
+
+def test_the_rule_matches_the_detail_type_the_publish_function_documents(stack):
+    (rule,) = stack.rules()
+    assert rule.event_pattern == {"detail-type": [DETAIL_TYPE]} and DETAIL_TYPE == order_publishing.DETAIL_TYPE

@@ -1,5 +1,6 @@
 """A synthesized stack running in this process as local mode runs it (moto server, IAM enforced from
-the template, handlers in worker processes), with `@connections` answered by a recording API."""
+the template, handlers in worker processes, EventBridge rules delivering to their functions), with
+`@connections` answered by a recording API."""
 
 from __future__ import annotations
 
@@ -9,10 +10,14 @@ import urllib.request
 from collections.abc import Iterator
 
 from local.aws_services import LocalAws
+from local.console import Console
+from local.eventbridge import EventDelivery
 from local.iam import LocalIam
 from local.lambda_runtime import LambdaRuntime
 from local.template import SynthesizedStack
 from tests.support.recording import RecordingManagementApi
+
+SIGNING_SECRET = "local-stack-test-secret-of-32-bytes-or-more"  # what the stack's authorizer checks tokens with
 
 
 @contextlib.contextmanager
@@ -23,7 +28,7 @@ def running_stack(
     aws = LocalAws(iam=iam, dynamodb_process=dynamodb_process).start()
     # moto's backends live in this process: start from none, whatever an earlier test left.
     urllib.request.urlopen(urllib.request.Request(f"{aws.endpoint}/moto-api/reset", method="POST"), timeout=10)  # noqa: S310
-    aws.provision(stack, secret_value="local-stack-test-secret")
+    aws.provision(stack, secret_value=SIGNING_SECRET)
     management = RecordingManagementApi()
     aws.runtime = LambdaRuntime(
         stack.functions(),
@@ -38,8 +43,12 @@ def running_stack(
         iam=iam,
     )
     routes = {key: route.function for key, route in stack.websocket_api().routes.items()}
+    events = EventDelivery.start(stack, aws, aws.runtime, Console(quiet=True))
     try:
-        yield types.SimpleNamespace(aws=aws, iam=iam, management=management, routes=routes, runtime=aws.runtime, stack=stack)
+        yield types.SimpleNamespace(
+            aws=aws, iam=iam, management=management, routes=routes, runtime=aws.runtime, stack=stack, events=events
+        )
     finally:
+        events.stop()
         management.stop()
         aws.stop()
