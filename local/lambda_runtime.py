@@ -68,10 +68,36 @@ class LambdaContext:
 # -- inside a worker process -------------------------------------------------------------------
 
 _handler: Callable[[Any, Any], Any] | None = None
+EMF_LINE = '{"_aws":'  # how a CloudWatch Embedded Metric Format line starts
+
+
+class _WithoutMetrics:
+    """A worker's stdout without the handlers' metric lines: on AWS, CloudWatch takes EMF lines out of
+    the logs as metrics; locally nobody reads them, and they would fill the console. (Disabling
+    Powertools' metrics instead keeps them in memory: it then prints every hundredth value anyway.)"""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._line = ""
+
+    def write(self, text: str) -> int:
+        self._line += text
+        while "\n" in self._line:
+            line, self._line = self._line.split("\n", 1)
+            if not line.startswith(EMF_LINE):
+                self._stream.write(line + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _worker_init(code_dir: str, handler: str, environment: dict[str, str]) -> None:
     global _handler
+    sys.stdout = _WithoutMetrics(sys.stdout)
     os.environ.clear()
     os.environ.update(environment)
     sys.path.insert(0, code_dir)
@@ -132,21 +158,18 @@ class LambdaRuntime:
         aws_environment: dict[str, str],
         value_rewrites: dict[str, str] | None = None,
         env_overrides: dict[str, str] | None = None,
-        env_additions: dict[str, str] | None = None,
         workers_per_function: int = 4,
         iam: LocalIam | None = None,
     ) -> None:
         """`aws_environment`: credentials, region and AWS_ENDPOINT_URL_* for every worker.
         `value_rewrites`: template values replaced by local ones (the management API URL).
         `env_overrides`: variables replaced where a function already has them (e.g. delays).
-        `env_additions`: variables every function gets here and not on AWS (e.g. metrics off).
         `iam`: each function signs its AWS calls as its own execution role (else as local mode's admin)."""
         self.functions = functions
         self._by_name = {key: spec for spec in functions.values() for key in (spec.name, spec.arn, spec.logical_id)}
         self._aws_environment = aws_environment
         self._rewrites = value_rewrites or {}
         self._overrides = env_overrides or {}
-        self._additions = env_additions or {}
         self._workers = workers_per_function
         self.iam = iam
         self._pools: dict[str, ProcessPoolExecutor] = {}
@@ -170,7 +193,6 @@ class LambdaRuntime:
             env.update(self.iam.credentials(spec.role, spec.name).environment())
         for key, value in spec.environment.items():
             env[key] = self._overrides.get(key, self._rewrites.get(value, value))
-        env.update(self._additions)
         env.update(
             {
                 "AWS_LAMBDA_FUNCTION_NAME": spec.name,

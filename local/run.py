@@ -98,8 +98,7 @@ class LocalMode:
             aws_environment=self.aws.environment,
             value_rewrites={api.callback_url: self.gateway.management_endpoint},
             env_overrides=self._env_overrides(),
-            # CloudWatch metrics are not emulated: Powertools would print every EMF blob to the console.
-            env_additions={"POWERTOOLS_METRICS_DISABLED": "true"},
+            # CloudWatch metrics are not emulated: the workers drop the handlers' EMF lines (lambda_runtime.py).
             workers_per_function=opts.workers,
             iam=self.iam,
         )
@@ -122,7 +121,7 @@ class LocalMode:
             "INFO",
             "not emulated (deploy-only or AWS-side): "
             + ", ".join(self.stack.not_emulated())
-            + "; handler metrics (EMF) are off locally",
+            + "; handler metrics (EMF) are not shown locally",
         )
         self.console.log(
             "INFO",
