@@ -27,8 +27,9 @@ from enum import StrEnum
 from botocore.exceptions import BotoCoreError, ClientError
 
 from order_tracking import gateway
-from order_tracking.live_store import AlreadyStored, LiveOrder, LiveStore, Watcher, new_watch_id, stream_of
+from order_tracking.live_store import AlreadyStored, LiveOrder, LiveStore, Watcher
 from order_tracking.observability import Metric, count, logger
+from order_tracking.protocol import new_watch_id, stream_of
 from order_tracking.publish_request import PublishRequest
 from order_tracking.send_lease import (
     LEASE_MS,

@@ -41,17 +41,6 @@ def new_stream_id() -> str:
     return uuid.uuid4().hex
 
 
-def new_watch_id(stream_id: str) -> str:
-    """A watch's trackingId: the stream it watches, and a part of its own."""
-    return f"{stream_id}-{uuid.uuid4().hex[:16]}"
-
-
-def stream_of(tracking_id: str) -> str:
-    """The stream a watch's trackingId names ("" for a simulated tracking's id, which has no "-")."""
-    stream, dash, _ = tracking_id.partition("-")
-    return stream if dash else ""
-
-
 @dataclass
 class LiveOrder:
     order_id: str

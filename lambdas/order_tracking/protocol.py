@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from enum import StrEnum
 from typing import Any
 
@@ -99,6 +100,18 @@ def pong_frame() -> dict[str, Any]:
 
 def event_id(tracking_id: str, seq: int) -> str:
     return f"{tracking_id}#{seq}"
+
+
+def new_watch_id(stream_id: str) -> str:
+    """A live order's watch: its trackingId names the order's stream, "-", and a part of its own."""
+    return f"{stream_id}-{uuid.uuid4().hex[:16]}"
+
+
+def stream_of(tracking_id: str) -> str:
+    """The live order's stream a watch's trackingId names ("" for a simulated tracking's id, which has
+    no "-": a uuid's hex)."""
+    stream, dash, _ = tracking_id.partition("-")
+    return stream if dash else ""
 
 
 def order_event_frame(*, tracking_id: str, order_id: str, seq: int, event: dict[str, Any], at: str) -> dict[str, Any]:

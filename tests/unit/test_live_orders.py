@@ -7,7 +7,8 @@ import json
 import threading
 import time
 
-from order_tracking.live_store import LiveStore, new_watch_id
+from order_tracking.live_store import LiveStore
+from order_tracking.protocol import new_watch_id
 from order_tracking.send_lease import LEASE_MS, now_ms
 
 from tests.unit.conftest import reply_frame, status
