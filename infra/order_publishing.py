@@ -23,10 +23,9 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.compliance import acknowledge
+from infra.dead_letters import dead_letter_queue
 
 # The publish's detail-type (lambdas/order_tracking/publish_request.py's DETAIL_TYPE:
 # tests/infra/test_shared_names.py proves the copies equal).
@@ -49,15 +48,9 @@ class OrderPublishing(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         self.bus = events.EventBus(self, "Bus", event_bus_name=f"{stack.stack_name}-orders")
-        self.failures = sqs.Queue(
-            self,
-            "PublishFailures",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-            removal_policy=removal_policy,
+        self.failures = dead_letter_queue(
+            self, "PublishFailures", removal_policy=removal_policy, holds="refused and failed publishes"
         )
-        acknowledge(self.failures, "SQS3", "This queue is where failed publishes land: a dead-letter queue itself.")
         self.publisher_policy = iam.ManagedPolicy(
             self,
             "PublisherPolicy",

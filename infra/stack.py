@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.authentication import Authentication
-from infra.compliance import acknowledge, acknowledge_stack_findings
+from infra.compliance import acknowledge_stack_findings
 from infra.config import StackConfig
+from infra.dead_letters import dead_letter_queue
 from infra.handler_function import HandlerFunctions
 from infra.hosted_client import HostedClient
 from infra.monitoring import Monitoring
@@ -75,15 +76,7 @@ class OrderTrackingStack(Stack):
             {**common_env, **management_env},
             reserved_concurrency=config.emit_reserved_concurrency,
         )
-        dead_letters = sqs.Queue(
-            self,
-            "FailedTrackings",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-            removal_policy=removal,
-        )
-        acknowledge(dead_letters, "SQS3", "This queue is the dead-letter queue: failed executions land here.")
+        dead_letters = dead_letter_queue(self, "FailedTrackings", removal_policy=removal, holds="failed executions")
         workflow = TrackingWorkflow(
             self,
             "Workflow",
