@@ -43,7 +43,7 @@ publish: install
 	$(PY) -m publish --order '$(ORDER)' --type '$(TYPE)' --customer '$(CUSTOMER)' $(if $(LABEL),--label '$(LABEL)') \
 		$(if $(STATUS),--status '$(STATUS)') $(if $(KEY),--key '$(KEY)') $(if $(STACK),--stack $(STACK)) $(if $(AWS_URL),--aws-url '$(AWS_URL)')
 
-# Benchmarks (not part of `make test`; about 15 minutes on 2 cores); results in bench/results/.
+# Benchmarks (not part of `make test`; about 25 minutes on 2 cores); results in bench/results/.
 # LEVELS: concurrent clients for the latency benchmark.
 LEVELS ?= 100,500,1000
 bench: install
@@ -51,6 +51,8 @@ bench: install
 	$(PY) -m bench.cost
 	$(PY) -m bench.latency --levels $(LEVELS)
 	$(PY) -m bench.steady --label "make bench"
+	$(PY) -m bench.fanout
+	$(PY) -m bench.aws_endpoint
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import re
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,23 +162,22 @@ def price(per_tracking: dict[str, Any]) -> dict[str, Any]:
     return rounded
 
 
-async def _main(trackings: int) -> dict[str, Any]:
-    options = LocalOptions(
-        ws_port=0,
-        web_port=0,
-        quiet=True,
-        keep_executions=3600,
-        max_connections_per_customer=10_000,
-        dynamodb_process=False,  # the capacity meter reads moto's DynamoDB backend in this process
-    )
-    mode = LocalMode(options)
+@contextlib.asynccontextmanager
+async def metered_local_mode(**options: Any) -> AsyncIterator[CostRun]:
+    """Local mode in this process, on free ports, with its DynamoDB calls metered (moto's DynamoDB
+    stays in this process: the capacity meter reads its backend)."""
+    mode = LocalMode(LocalOptions(ws_port=0, web_port=0, aws_port=0, quiet=True, watch=False, dynamodb_process=False, **options))
     await mode.start()
     try:
-        run = CostRun(mode)
-        await run.measure("ZX-1003", trackings)  # warm every worker first: Lambda bills warm invocations at scale
-        orders = [await run.measure(order_id, trackings) for order_id in SEED_LENGTHS]
+        yield CostRun(mode)
     finally:
         await mode.stop()
+
+
+async def _main(trackings: int) -> dict[str, Any]:
+    async with metered_local_mode(keep_executions=3600, max_connections_per_customer=10_000) as run:
+        await run.measure("ZX-1003", trackings)  # warm every worker first: Lambda bills warm invocations at scale
+        orders = [await run.measure(order_id, trackings) for order_id in SEED_LENGTHS]
     return {"prices": f"AWS list prices, us-east-1, as of {prices.PRICES_DATE}", "orders": orders}
 
 

@@ -17,3 +17,4 @@ SFN_EXPRESS_PER_GB_SECOND = 0.00001667  # first 1,000 GB-hours a month; billed p
 SFN_EXPRESS_BILLED_MEMORY_GB = 64 / 1024  # 50 MB + definition + data: one 64 MB chunk for this workflow
 DYNAMODB_PER_WRITE_UNIT = 0.625 / 1e6
 DYNAMODB_PER_READ_UNIT = 0.125 / 1e6
+EVENTBRIDGE_PER_EVENT = 1.00 / 1e6  # custom events put on a bus, per 64 KB chunk
