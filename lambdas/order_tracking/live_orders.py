@@ -178,8 +178,13 @@ def replay(order_id: str, connection_id: str, tracking_id: str, after_seq: int, 
     overtook this one (and found no watch to stop) is not followed by these frames."""
     store = LiveStore()
     token = new_token()
-    lease = lease_for(token)
-    wait_while_held(lambda: store.watch(order_id, connection_id, tracking_id, lease=lease, sent_seq=after_seq, now_ms=now_ms()))
+
+    def become_watcher() -> tuple[str, int]:
+        lease = lease_for(token)  # from when the put takes, not from when it first waited
+        store.watch(order_id, connection_id, tracking_id, lease=lease, sent_seq=after_seq, now_ms=now_ms())
+        return lease
+
+    lease = wait_while_held(become_watcher)
     keeper = LeaseKeeper(lambda until: store.renew_replay_lease(order_id, connection_id, token, until), lease[1])
     order = store.read(order_id) if still_current() else None
     if order is None or order.stream_id != stream_of(tracking_id):
