@@ -129,6 +129,11 @@ class LocalMode:
             f"template allow; your own tools sign as the administrator with key {ADMIN_ACCESS_KEY!r}, "
             f"secret {ADMIN_SECRET_KEY!r}",
         )
+        buses = ", ".join(stack.event_buses())
+        self.console.log(
+            "INFO",
+            f"live orders: make publish ORDER=LV-2001 TYPE=order_created publishes on the bus {buses} (docs/publishing.md)",
+        )
         self.console.log("READY", f"aws       {self.aws.endpoint} (moto: DynamoDB, Step Functions, SQS, EventBridge)")
 
     def _prune(self) -> None:

@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"published {detail['orderId']} {detail['type']} ({detail['label']!r}, {detail['status']}) on {backend.bus}")
     print(f"event id {entry['EventId']}, idempotency key {detail['idempotencyKey']}")
+    print("the stack stores it asynchronously: if it refuses it, the publish-failures queue says why")
     return 0
 
 
