@@ -29,12 +29,10 @@ from order_tracking.conditional import delete_or_old, plain, put_or_old, update_
 from order_tracking.protocol import order_event_frame
 from order_tracking.publish_request import PublishRefused, PublishRequest, Refusal
 from order_tracking.settings import OrderSettings, RetentionSettings, WatcherSettings
-from order_tracking.store import CONNECTION_TTL, LIVE_ORDER, LeaseHeld
+from order_tracking.store import CONNECTION_TTL, LEASE_FREE, LIVE_ORDER, LeaseHeld
 
-LIVE = LIVE_ORDER
 MAX_EVENTS = 200  # per order: its whole stream is one item (400 KB at most), rewritten by each publish
 MAX_APPEND_ATTEMPTS = 3
-_LEASE_FREE = "(attribute_not_exists(leaseToken) OR leaseUntil < :now)"
 
 
 def new_stream_id() -> str:
@@ -129,13 +127,13 @@ class LiveStore:
 
     # -- the stream ----------------------------------------------------------------------------
 
-    def read(self, order_id: str, now_s: int | None = None) -> LiveOrder | None:
+    def read(self, order_id: str) -> LiveOrder | None:
         """The live order as it stands (a consistent read); None if there is none, or it has expired."""
         item = self.orders.get_item(Key={"orderId": order_id}, ConsistentRead=True).get("Item")
-        if not item or item.get("kind") != LIVE:
+        if not item or item.get("kind") != LIVE_ORDER:
             return None
         order = LiveOrder.from_item(item)
-        return None if order.expires_at < (epoch_seconds(now()) if now_s is None else now_s) else order
+        return None if order.expires_at < epoch_seconds(now()) else order
 
     def append(self, request: PublishRequest, *, lease: tuple[str, int], now_ms: int) -> LiveOrder:
         """Store the published event as the order's next one and take its fan-out lease (`lease` =
@@ -159,11 +157,11 @@ class LiveStore:
                 ),
                 ConditionExpression=(
                     "(attribute_not_exists(orderId) OR (#kind = :live AND customerId = :customer AND expiresAt >= :now_s "
-                    f"AND size(events) < :max)) AND NOT contains(#keys, :k) AND {_LEASE_FREE}"
+                    f"AND size(events) < :max)) AND NOT contains(#keys, :k) AND {LEASE_FREE}"
                 ),
                 ExpressionAttributeNames={"#kind": "kind", "#keys": "idempotencyKeys"},
                 ExpressionAttributeValues={
-                    ":live": LIVE,
+                    ":live": LIVE_ORDER,
                     ":customer": request.customer_id,
                     ":stream": new_stream_id(),
                     ":at": event["at"],
@@ -186,7 +184,7 @@ class LiveStore:
                 return LiveOrder.from_item(result["Attributes"])
             if old is None:
                 continue  # deleted (by TTL) since the condition was checked: try again
-            if old.get("kind") != LIVE:
+            if old.get("kind") != LIVE_ORDER:
                 raise PublishRefused(Refusal.NOT_LIVE, f"{request.order_id} is a simulated order")
             current = LiveOrder.from_item(old)
             if current.expires_at < now_ms // 1000:
@@ -211,7 +209,7 @@ class LiveStore:
         None if the item changed since it was read."""
         item = {
             "orderId": request.order_id,
-            "kind": LIVE,
+            "kind": LIVE_ORDER,
             "customerId": request.customer_id,
             "streamId": new_stream_id(),
             "createdAt": event["at"],
@@ -237,15 +235,15 @@ class LiveStore:
             self.orders,
             Key={"orderId": order_id},
             UpdateExpression="SET leaseToken = :token, leaseUntil = :until",
-            ConditionExpression=f"#kind = :live AND {_LEASE_FREE}",
+            ConditionExpression=f"#kind = :live AND {LEASE_FREE}",
             ExpressionAttributeNames={"#kind": "kind"},
-            ExpressionAttributeValues={":live": LIVE, ":token": lease[0], ":until": lease[1], ":now": now_ms},
+            ExpressionAttributeValues={":live": LIVE_ORDER, ":token": lease[0], ":until": lease[1], ":now": now_ms},
             ReturnValues="ALL_NEW",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
         if result is not None:
             return LiveOrder.from_item(result["Attributes"])
-        if old is None or old.get("kind") != LIVE:
+        if old is None or old.get("kind") != LIVE_ORDER:
             raise LookupError(order_id)
         raise LeaseHeld(int(old.get("leaseUntil", 0)))
 
@@ -287,7 +285,7 @@ class LiveStore:
                 "leaseUntil": lease[1],
                 "expiresAt": epoch_seconds(moment + CONNECTION_TTL),
             },
-            ConditionExpression=_LEASE_FREE,
+            ConditionExpression=LEASE_FREE,
             ExpressionAttributeValues={":now": now_ms},
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
@@ -307,7 +305,7 @@ class LiveStore:
         result, old = delete_or_old(
             self.watchers_table,
             Key={"orderId": order_id, "connectionId": connection_id},
-            ConditionExpression=f"trackingId = :t AND ({_LEASE_FREE} OR leaseToken = :mine)",
+            ConditionExpression=f"trackingId = :t AND ({LEASE_FREE} OR leaseToken = :mine)",
             ExpressionAttributeValues={":t": tracking_id, ":now": now_ms, ":mine": own_token or "-"},
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )

@@ -135,7 +135,7 @@ class LeaseHeld(Exception):
         self.until = until
 
 
-_LEASE_FREE = "(attribute_not_exists(leaseToken) OR leaseUntil < :now)"
+LEASE_FREE = "(attribute_not_exists(leaseToken) OR leaseUntil < :now)"  # a condition: no holder, or an expired one
 
 
 class TrackingStore:
@@ -283,7 +283,7 @@ class TrackingStore:
             self.trackings,
             Key={"trackingId": tracking_id},
             UpdateExpression="SET #state = :ended REMOVE connectionId, leaseToken, leaseUntil",
-            ConditionExpression=f"connectionId = :c AND ({_LEASE_FREE} OR leaseToken = :mine)",
+            ConditionExpression=f"connectionId = :c AND ({LEASE_FREE} OR leaseToken = :mine)",
             ExpressionAttributeNames={"#state": "state"},
             ExpressionAttributeValues={
                 ":ended": TrackingState.ENDED,
@@ -325,7 +325,7 @@ class TrackingStore:
             UpdateExpression=(
                 "SET connectionId = :c, sentConnection = :c, sentSeq = :after, leaseToken = :token, leaseUntil = :until"
             ),
-            ConditionExpression=f"customerId = :customer AND {_LEASE_FREE}",
+            ConditionExpression=f"customerId = :customer AND {LEASE_FREE}",
             ExpressionAttributeValues={
                 ":c": connection_id,
                 ":customer": customer_id,
@@ -358,7 +358,7 @@ class TrackingStore:
             self.trackings,
             Key={"trackingId": tracking_id},
             UpdateExpression="SET events = list_append(events, :e), nextSeq = :next, leaseToken = :token, leaseUntil = :until",
-            ConditionExpression=f"executionName = :x AND nextSeq = :seq AND #state = :live AND {_LEASE_FREE}",
+            ConditionExpression=f"executionName = :x AND nextSeq = :seq AND #state = :live AND {LEASE_FREE}",
             ExpressionAttributeNames={"#state": "state"},
             ExpressionAttributeValues={
                 ":e": [frame],
@@ -392,7 +392,7 @@ class TrackingStore:
             Key={"trackingId": tracking_id},
             UpdateExpression="SET leaseToken = :token, leaseUntil = :until",
             ConditionExpression=(
-                f"connectionId = :c AND #state = :live AND {_LEASE_FREE} AND NOT (sentConnection = :c AND sentSeq >= :seq)"
+                f"connectionId = :c AND #state = :live AND {LEASE_FREE} AND NOT (sentConnection = :c AND sentSeq >= :seq)"
             ),
             ExpressionAttributeNames={"#state": "state"},
             ExpressionAttributeValues={
