@@ -12,13 +12,16 @@ import logging
 import os
 import re
 import threading
+import urllib.request
 import uuid
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import unquote
 
 import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials as BotoCredentials
 from moto.moto_server.werkzeug_app import create_backend_app
 
 from local import moto_patches, sigv4
@@ -26,13 +29,14 @@ from local.dynamodb_process import DynamoDbProcess
 from local.eventbridge import create_buses_and_rules
 from local.faults import PLAN
 from local.iam import ADMIN_ACCESS_KEY, ADMIN_SECRET_KEY, AccessDenied, Credentials, LocalIam
-from local.iam_requests import classify, refusal
+from local.iam_requests import ADMIN_ONLY, NotServed, Requested, classify, refusal
 from local.lambda_runtime import LambdaRuntime
 from local.sigv4 import SignedRequest
 from local.template import REGION, FunctionSpec, SynthesizedStack, TableSpec
 from local.wsgi_server import KeepAliveWsgiServer
 
-INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
+REQUESTED = "local.requested"  # the environ key under which AwsFront leaves what a request was classified as
+DYNAMODB_TARGET = "DynamoDB_20120810."
 # moto's server logs every request through werkzeug; local mode prints its own lines instead.
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
@@ -60,21 +64,22 @@ FAKE_CREDENTIALS = {
 
 
 class LambdaInvokeMiddleware:
-    """WSGI: answers `POST /2015-03-31/functions/{name}/invocations` with a local handler run and
-    passes every other request to moto. Function errors come back as the Lambda API reports them."""
+    """WSGI: answers a Lambda Invoke (`POST /2015-03-31/functions/{name}/invocations`, as AwsFront
+    classified it: the name it checked is the name run) with a local handler run, and passes every
+    other request to moto. Function errors come back as the Lambda API reports them."""
 
     def __init__(self, app: Callable[..., Any], runtime_of: Callable[[], LambdaRuntime | None]) -> None:
         self.app = app
         self.runtime_of = runtime_of
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        match = INVOKE_PATH.match(environ.get("PATH_INFO", ""))
+        requested: Requested | None = environ.get(REQUESTED)
+        name = requested.lambda_function if requested is not None else None
         runtime = self.runtime_of()
-        if environ.get("REQUEST_METHOD") != "POST" or not match or runtime is None:
+        if name is None or runtime is None:
             return self.app(environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
-        name = unquote(match.group("name"))
         try:
             runtime.spec(name)
         except KeyError:
@@ -84,7 +89,16 @@ class LambdaInvokeMiddleware:
                 {"Message": f"Function not found: {name}", "Type": "User"},
                 {"x-amzn-ErrorType": "ResourceNotFoundException"},
             )
-        invocation = runtime.invoke(name, json.loads(body) if body else {})
+        try:
+            event = json.loads(body) if body else {}
+        except (ValueError, RecursionError):
+            return _respond(
+                start_response,
+                "400 Bad Request",
+                {"Message": "Could not parse request body into json", "Type": "User"},
+                {"x-amzn-ErrorType": "InvalidRequestContentException"},
+            )
+        invocation = runtime.invoke(name, event)
         if invocation.error is None and PLAN.strike("lambda_retry"):
             # The function ran; the caller is told it did not, and retries (Lambda.ServiceException).
             return _respond(
@@ -113,23 +127,27 @@ class DynamoDbFaults:
 
 
 class DynamoDbRouter:
-    """WSGI: DynamoDB API calls go to moto's DynamoDB in its own process, everything else to `app`."""
+    """WSGI: DynamoDB API calls go to moto's DynamoDB in its own process (whose own AwsFront checks
+    them), everything else to `app`. Routed by the X-Amz-Target DynamoDB answers to, the field the
+    check reads: a target of another prefix stays here, and this port's AwsFront refuses it."""
 
     def __init__(self, app: Callable[..., Any], dynamodb: DynamoDbProcess) -> None:
         self.app = app
         self.dynamodb = dynamodb
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+        if is_dynamodb_call(environ):
             return self.dynamodb.forward(environ, start_response)
         return self.app(environ, start_response)
 
 
+def is_dynamodb_call(environ: dict[str, Any]) -> bool:
+    return str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith(DYNAMODB_TARGET)
+
+
 def is_handler_dynamodb_call(environ: dict[str, Any]) -> bool:
     """A DynamoDB API call from a Lambda worker (they identify as the function in their user agent)."""
-    return environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_") and "exec-env/AWS_Lambda" in environ.get(
-        "HTTP_USER_AGENT", ""
-    )
+    return is_dynamodb_call(environ) and "exec-env/AWS_Lambda" in environ.get("HTTP_USER_AGENT", "")
 
 
 def _dynamodb_fault(start_response: Callable[..., Any]) -> list[bytes]:
@@ -152,35 +170,84 @@ def _respond_bytes(start_response: Callable[..., Any], status: str, body: bytes,
     return [body]
 
 
-class IamEnforcement:
-    """WSGI, in front of everything: an AWS API request must be signed (SigV4) by a key local mode
-    knows, and its role must allow the action on the resources it names (local/iam.py). Refusals
-    come in each service's error shape. Requests that are no AWS API call (moto's own /moto-api) pass."""
+class AwsFront:
+    """WSGI, in front of everything on an AWS port of local mode: a request must be an AWS API call
+    local mode serves, as local/iam_requests.py reads it (else it is refused before anything runs),
+    signed (SigV4) by a key local mode knows for the service it is routed to, and its role must allow
+    the action on the resources it names (local/iam.py). Refusals come in each service's error shape.
+    moto's own API (/moto-api) answers the administrator only. No CORS: a preflight is refused and
+    moto's Access-Control-* headers are dropped, so no web page can call these ports (the
+    administrator's key is documented, and a page could sign with it)."""
 
-    def __init__(self, app: Callable[..., Any], iam: LocalIam) -> None:
+    def __init__(self, app: Callable[..., Any], iam: LocalIam, only: str | None = None) -> None:
+        """`only`: the one service (IAM prefix) this port serves; None: all of local mode's."""
         self.app = app
         self.iam = iam
+        self.only = only
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("REQUEST_METHOD") == "OPTIONS":
+            forbidden = {"x-amzn-ErrorType": "ForbiddenException"}
+            return _respond(start_response, "403 Forbidden", {"message": "no CORS here"}, forbidden)
         request = SignedRequest.from_wsgi(environ)
-        requested = classify(request.method, request.target, request.headers, request.body)
-        if requested is None:
-            return self.app(environ, start_response)
         try:
-            self.iam.authorize(request, requested.action, requested.resources)
+            requested = classify(request)
+            if self.only is not None and requested.service != self.only:
+                raise NotServed(400, "UnknownOperationException", f"this port serves {self.only} only")
+        except NotServed as refused:
+            status, body, headers = refused.answer()
+            return _respond_bytes(start_response, f"{status} {HTTPStatus(status).phrase}", body, headers)
+        try:
+            key = self.iam.authorize(request, requested.action, requested.resources, service=requested.signing_name)
+            if requested.action == ADMIN_ONLY and self.iam.principal(key) is not None:
+                raise sigv4.SignatureRefused("AccessDeniedException", "moto's API answers local mode's administrator only")
         except sigv4.SignatureRefused as refused:
-            answer = refusal(requested, refused.code, refused.message)
+            status, body, headers = refusal(requested, refused.code, refused.message)
         except AccessDenied as denied:
-            answer = refusal(requested, "AccessDeniedException", denied.message)
+            status, body, headers = refusal(requested, "AccessDeniedException", denied.message)
         else:
-            return self.app(environ, start_response)
-        status, body, headers = answer
+            environ[REQUESTED] = requested
+            return self.app(environ, _without_cors(start_response))
         return _respond_bytes(start_response, f"{status} {HTTPStatus(status).phrase}", body, headers)
 
 
+def _without_cors(start_response: Callable[..., Any]) -> Callable[..., Any]:
+    def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        kept = [(name, value) for name, value in headers if not name.lower().startswith("access-control-")]
+        return start_response(status, kept, exc_info)
+
+    return start
+
+
+class SerializedDynamoDb:
+    """WSGI: one DynamoDB request at a time, as DynamoDB makes each write atomic (a condition checked
+    and the write done in one step, a transaction all at once). moto checks a condition and writes
+    in separate steps, and iterates a table's items while another request adds to them: under
+    concurrent requests, 200 conditional appends capped at 150 reported 156 successes, and a Scan
+    could fail with "dictionary changed size during iteration". Serializing costs no throughput worth
+    measuring: moto's request handling holds the GIL anyway, and sockets are read and written outside
+    the lock. Reads are serialized too, so none sees half of a write."""
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if not is_dynamodb_call(environ):
+            return self.app(environ, start_response)
+        with self._lock:
+            result = self.app(environ, start_response)
+            try:
+                return [b"".join(result)]
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+
+
 class LocalAws:
-    """moto in server mode (in a thread of this process) plus the Lambda Invoke endpoint; with `iam`,
-    every AWS API request is checked against the template's IAM policies first. With
+    """moto in server mode (in a thread of this process) plus the Lambda Invoke endpoint, every AWS API
+    request checked first by AwsFront against `iam`, the template's IAM policies (None: no roles, so
+    only the administrator may call). With
     `dynamodb_process`, DynamoDB is served by moto in a process of its own (local/dynamodb_process.py),
     started by `provision`; without it, everything stays in this process (for code that reads moto's
     DynamoDB backend directly, as the cost benchmark's capacity meter does)."""
@@ -190,15 +257,12 @@ class LocalAws:
     ) -> None:
         moto_patches.apply()
         self.runtime: LambdaRuntime | None = None
-        self.iam = iam
+        self.iam = iam or LocalIam({})
         self.host = host
         self.dynamodb: DynamoDbProcess | None = None
         self._dynamodb_process = dynamodb_process
-        app: Callable[..., Any] = LambdaInvokeMiddleware(
-            DynamoDbFaults(moto_patches.CachingDispatcher(create_backend_app)), lambda: self.runtime
-        )
-        if iam is not None:
-            app = IamEnforcement(app, iam)
+        moto = SerializedDynamoDb(DynamoDbFaults(moto_patches.CachingDispatcher(create_backend_app)))
+        app = AwsFront(LambdaInvokeMiddleware(moto, lambda: self.runtime), self.iam)
         self._server = KeepAliveWsgiServer(host, port, app)
         self.port = self._server.server_address[1]
         self.endpoint = f"http://{host}:{self.port}"
@@ -243,22 +307,31 @@ class LocalAws:
     def client(self, service: str) -> Any:
         return local_client(self.endpoint, service)
 
+    def reset(self) -> None:
+        """Forget every resource of every service in this process's moto (moto's own /moto-api/reset,
+        which answers the administrator only)."""
+        request = AWSRequest(method="POST", url=f"{self.endpoint}/moto-api/reset", data=b"")
+        SigV4Auth(BotoCredentials(ADMIN_ACCESS_KEY, ADMIN_SECRET_KEY), "local", REGION).add_auth(request)
+        prepared = request.prepare()
+        signed = urllib.request.Request(prepared.url, data=b"", headers=dict(prepared.headers), method="POST")  # noqa: S310
+        with urllib.request.urlopen(signed, timeout=10) as answer:  # noqa: S310 - local mode's own http:// endpoint
+            assert answer.status == 200, answer.status
+
     def client_as(self, function: FunctionSpec, service: str) -> Any:
         """A client signing as `function`'s execution role, as Lambda itself does for it (destinations)."""
-        if self.iam is None or function.role is None:
+        if function.role is None:
             return self.client(service)
         return local_client(self.endpoint, service, self.iam.credentials(function.role, function.name))
 
     def provision(self, stack: SynthesizedStack, secret_value: str) -> None:
-        if self.iam is not None:
-            roles = {machine.role for machine in stack.state_machines()}
-            if len(roles) > 1:
-                raise NotImplementedError("local mode signs every state machine's tasks as one role; this stack has several")
-            for role in roles:
-                assert role is not None, "a state machine without a role"
-                credentials = self.iam.credentials(role, "states")
-                moto_patches.sign_interpreter_calls_as(credentials.access_key, credentials.secret_key, credentials.session_token)
-            self.iam.mint_for_functions(stack)
+        roles = {machine.role for machine in stack.state_machines()}
+        if len(roles) > 1:
+            raise NotImplementedError("local mode signs every state machine's tasks as one role; this stack has several")
+        for role in roles:
+            assert role is not None, "a state machine without a role"
+            credentials = self.iam.credentials(role, "states")
+            moto_patches.sign_interpreter_calls_as(credentials.access_key, credentials.secret_key, credentials.session_token)
+        self.iam.mint_for_functions(stack)
         if self._dynamodb_process and self.dynamodb is None:
             self.dynamodb = DynamoDbProcess(self.host, self.iam)
             PLAN.delegate("dynamodb", self.dynamodb)

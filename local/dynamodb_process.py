@@ -3,8 +3,9 @@ mode's CPU per event) no longer competes for the main process's GIL with the Ste
 interpreter, the WebSocket gateway and the other services.
 
 The child serves DynamoDB on a port of its own, with what the main endpoint does for every request
-in front of it: the SigV4 and IAM check (a copy of the run's LocalIam, every credential it will see
-minted before the start) and the fault plan's `dynamodb` strikes. Handlers reach it through
+in front of it: AwsFront's checks (only DynamoDB calls, SigV4 and IAM with a copy of the run's
+LocalIam, every credential it will see minted before the start; no CORS), the fault plan's
+`dynamodb` strikes, and one request at a time (SerializedDynamoDb: DynamoDB's atomic writes). Handlers reach it through
 `AWS_ENDPOINT_URL_DYNAMODB`; DynamoDB calls that arrive at the main endpoint anyway (the user's own
 tools, the tests' set-up) are forwarded to it unchanged, so one endpoint still serves every service.
 
@@ -100,16 +101,15 @@ def _serve(host: str, iam: LocalIam | None, control: Any) -> None:
     _name_this_process(PROCESS_NAME)
     from moto.moto_server.werkzeug_app import create_backend_app
 
-    from local.aws_services import DynamoDbFaults, IamEnforcement
+    from local.aws_services import AwsFront, DynamoDbFaults, SerializedDynamoDb
     from local.faults import PLAN
     from local.moto_patches import forget_model_instances
     from local.wsgi_server import KeepAliveWsgiServer
 
     forget_model_instances()
 
-    app: Callable[..., Any] = DynamoDbFaults(create_backend_app("dynamodb"))
-    enforcement = IamEnforcement(app, iam) if iam is not None else None
-    server = KeepAliveWsgiServer(host, 0, enforcement or app)
+    front = AwsFront(SerializedDynamoDb(DynamoDbFaults(create_backend_app("dynamodb"))), iam or LocalIam({}), only="dynamodb")
+    server = KeepAliveWsgiServer(host, 0, front)
     threading.Thread(target=server.serve_forever, name="dynamodb", daemon=True).start()
     control.send(server.server_address[1])
     while True:
@@ -122,7 +122,7 @@ def _serve(host: str, iam: LocalIam | None, control: Any) -> None:
             break
         if command == "configure":
             PLAN.configure(args[0])
-        if command == "iam" and enforcement is not None:
-            enforcement.iam = args[0]
+        if command == "iam":
+            front.iam = args[0]
         control.send(PLAN.report())
     server.shutdown()

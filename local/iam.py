@@ -194,10 +194,13 @@ class LocalIam:
         role, session = found[0].split("/", 1)
         return Principal(role, session, self.roles[role])
 
-    def authorize(self, request: sigv4.SignedRequest, action: str, resources: list[str]) -> None:
+    def authorize(self, request: sigv4.SignedRequest, action: str, resources: list[str], service: str | None = None) -> str:
         """As AWS does before serving a call: sigv4.SignatureRefused unless `request` is signed by a key
-        local mode knows, AccessDenied unless that key's role may do `action` on `resources`."""
-        self.check(sigv4.verify(request, self.secrets()), action, resources)
+        local mode knows (for `service`, when given), AccessDenied unless that key's role may do
+        `action` on `resources`. Returns the access key."""
+        key = sigv4.verify(request, self.secrets(), service=service)
+        self.check(key, action, resources)
+        return key
 
     def check(self, access_key: str, action: str, resources: list[str]) -> None:
         """AccessDenied unless the key's role may do `action` on every one of `resources`."""

@@ -1,6 +1,18 @@
 """What an AWS API request asks IAM for: its action (`dynamodb:UpdateItem`) and the resources it
-names (the table's ARN), read from the request as the service would read it; and the refusals, in the
-shape each service's protocol answers them, so botocore raises the same ClientError as on AWS."""
+names (the table's ARN), read from the request by the same fields that dispatch it; and the refusals,
+in the shape each service's protocol answers them, so botocore raises the same ClientError as on AWS.
+
+One reading decides both what IAM checks and where the request goes, so no request can be checked
+as one thing and run as another:
+- the path is the one the WSGI server decoded once (PATH_INFO); a path that is not in normal form
+  (`//`, `.` or `..` segments, control characters) is refused, and a Lambda invoke is recognised on
+  that decoded path only, the path the Lambda endpoint routes on;
+- a JSON-protocol call is named by its X-Amz-Target alone: its prefix must be a service local mode
+  serves, its operation one of that service's, its credential scope that service's signing name, its
+  body a JSON object and its URL `/` with no query string (moto reads `?Action=` before the target);
+- everything else must be signed: an unsigned request that is no known call (moto's own `/moto-api`,
+  a stray path) is refused, and `/moto-api` answers the administrator only.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +20,35 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
+import botocore.session
+
+from local.sigv4 import AUTHORIZATION, SignedRequest
 from local.template import local_arn
 
-# X-Amz-Target prefix of a JSON-protocol service -> its IAM service prefix.
+
+@dataclass(frozen=True)
+class JsonService:
+    iam: str  # its IAM prefix, as in "dynamodb:GetItem"
+    signing_name: str  # the service in a SigV4 credential scope (moto dispatches on it)
+    model: str  # botocore's name for its API model
+
+
+# X-Amz-Target prefix of each JSON-protocol service local mode serves.
 JSON_TARGETS = {
-    "DynamoDB_20120810": "dynamodb",
-    "AWSStepFunctions": "states",
-    "secretsmanager": "secretsmanager",
-    "AmazonSQS": "sqs",
-    "AWSEvents": "events",
+    "DynamoDB_20120810": JsonService("dynamodb", "dynamodb", "dynamodb"),
+    "AWSStepFunctions": JsonService("states", "states", "stepfunctions"),
+    "secretsmanager": JsonService("secretsmanager", "secretsmanager", "secretsmanager"),
+    "AmazonSQS": JsonService("sqs", "sqs", "sqs"),
+    "AWSEvents": JsonService("events", "events", "events"),
 }
-LAMBDA_INVOKE = "/2015-03-31/functions/"
-CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
+MOTO_API = "/moto-api"
+ADMIN_ONLY = "local:MotoApi"  # no role of a template is granted this action: only the administrator passes
 
 
 @dataclass(frozen=True)
@@ -32,42 +57,83 @@ class Requested:
     action: str  # e.g. "dynamodb:UpdateItem"
     resources: list[str]
     protocol: str = "json"  # or "query" (form body, XML answers)
+    signing_name: str | None = None  # the credential scope it must be signed for (None: any)
+    lambda_function: str | None = None  # a Lambda invoke: the function's name, as routed
 
 
-def classify(method: str, target: str, headers: dict[str, str], body: bytes) -> Requested | None:
-    """The action and resources of a request to local mode's AWS endpoint; None for a request that is
-    no AWS API call (unsigned and unknown, like moto's own /moto-api). A signed call of a service this
-    module does not model is still one: its action comes from the request, its resource is "*", so
-    only a role granted that action on every resource may make it (stricter than AWS, never laxer)."""
-    path = urlsplit(target).path
-    amz_target = headers.get("x-amz-target", "")
-    if "." in amz_target and amz_target.split(".", 1)[0] in JSON_TARGETS:
-        prefix, operation = amz_target.split(".", 1)
-        service = JSON_TARGETS[prefix]
-        try:
-            payload = json.loads(body or b"{}")
-        except ValueError:
-            payload = {}
-        payload = payload if isinstance(payload, dict) else {}
-        return Requested(service, f"{service}:{operation}", _resources(service, payload))
-    if method == "POST" and path.startswith(LAMBDA_INVOKE) and path.endswith("/invocations"):
-        name = unquote(path.removeprefix(LAMBDA_INVOKE).removesuffix("/invocations"))
-        return Requested("lambda", "lambda:InvokeFunction", [local_arn("AWS::Lambda::Function", name)])
-    return _unmodelled(path, headers, body)
+class NotServed(Exception):
+    """A request that is refused before any signature is looked at: (HTTP status, error code, message)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+    def answer(self) -> tuple[int, bytes, dict[str, str]]:
+        body = json.dumps({"__type": self.code, "message": self.message, "Message": self.message}).encode()
+        return self.status, body, {"x-amzn-ErrorType": self.code, "Content-Type": "application/json"}
 
 
-def _unmodelled(path: str, headers: dict[str, str], body: bytes) -> Requested | None:
-    scope = CREDENTIAL_SCOPE.search(headers.get("authorization", ""))
-    if scope is None:
-        return None
-    service = scope.group(1)
-    amz_target = headers.get("x-amz-target", "")
-    if "." in amz_target:
-        return Requested(service, f"{service}:{amz_target.rsplit('.', 1)[1]}", ["*"])
-    form = dict(parse_qsl(body.decode("utf-8", "replace"))) if body else {}
+def classify(request: SignedRequest) -> Requested:
+    """The action and resources of a request to local mode's AWS endpoint, or NotServed. A signed call
+    of a service this module does not model is still one: its action comes from the request, its
+    resource is "*", so only a role granted that action on every resource may make it (stricter than
+    AWS, never laxer)."""
+    path = request.path
+    if "\0" in path or any(ord(c) < 0x20 or ord(c) == 0x7F for c in path) or not _normal(path):
+        raise NotServed(400, "InvalidRequestException", "the request path is not in normal form")
+    amz_target = request.headers.get("x-amz-target")
+    if amz_target is not None:
+        return _json_call(request, amz_target)
+    if path == MOTO_API or path.startswith(MOTO_API + "/"):
+        return Requested("local", ADMIN_ONLY, ["*"])
+    invoke = INVOKE_PATH.match(path)
+    if invoke and request.method == "POST":
+        name = invoke.group("name")  # decoded once, by the server: the name the Lambda endpoint invokes
+        return Requested("lambda", "lambda:InvokeFunction", [local_arn("AWS::Lambda::Function", name)], "json", "lambda", name)
+    return _unmodelled(request)
+
+
+def _normal(path: str) -> bool:
+    if not path.startswith("/"):
+        return False
+    segments = path.split("/")[1:]
+    return all(segment not in (".", "..") for segment in segments) and "" not in segments[:-1]
+
+
+def _json_call(request: SignedRequest, amz_target: str) -> Requested:
+    prefix, dot, operation = amz_target.partition(".")
+    service = JSON_TARGETS.get(prefix)
+    if service is None or not dot:
+        raise NotServed(400, "UnknownOperationException", f"unknown target {amz_target[:80]!r}")
+    if operation not in _operations(service.model):
+        raise NotServed(400, "UnknownOperationException", f"{service.model} has no operation {operation[:80]!r}")
+    if request.path != "/" or request.query:
+        raise NotServed(400, "InvalidRequestException", "a JSON-protocol call is a POST to / with no query string")
+    try:
+        payload = json.loads(request.body or b"null")
+    except (ValueError, RecursionError):
+        payload = None
+    if request.method != "POST" or not isinstance(payload, dict):
+        raise NotServed(400, "SerializationException", "a JSON-protocol call is a POST whose body is a JSON object")
+    return Requested(service.iam, f"{service.iam}:{operation}", _resources(service.iam, payload), "json", service.signing_name)
+
+
+@cache
+def _operations(model: str) -> frozenset[str]:
+    return frozenset(botocore.session.get_session().get_service_model(model).operation_names)
+
+
+def _unmodelled(request: SignedRequest) -> Requested:
+    match = AUTHORIZATION.match(request.headers.get("authorization", "").strip())
+    if match is None:
+        raise NotServed(403, "MissingAuthenticationTokenException", "Missing Authentication Token")
+    service = match.group("service")
+    form = dict(parse_qsl(request.body.decode("utf-8", "replace"))) if request.body else {}
     if "Action" in form:  # the query protocol names its action in the form body
-        return Requested(service, f"{service}:{form['Action']}", ["*"], protocol="query")
-    return Requested(service, f"{service}:{path.strip('/').split('/', 1)[0] or 'Unknown'}", ["*"])
+        return Requested(service, f"{service}:{form['Action']}", ["*"], "query", service)
+    return Requested(service, f"{service}:{request.path.strip('/').split('/', 1)[0] or 'Unknown'}", ["*"], "json", service)
 
 
 def _table_arn(name: str, index: str | None = None) -> str:

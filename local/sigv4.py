@@ -28,12 +28,15 @@ MAX_SKEW = timedelta(minutes=5)  # AWS refuses a signature more than 5 minutes f
 
 @dataclass(frozen=True)
 class SignedRequest:
-    """A request as it arrived: method, the path and query exactly as sent, headers (names lower case)."""
+    """A request as it arrived: method, the path and query exactly as sent, headers (names lower case);
+    `path` and `query` as the server routes on them (the path percent-decoded once)."""
 
     method: str
     target: str  # path?query, percent-encoding as on the wire
     headers: dict[str, str]
     body: bytes
+    path: str = ""
+    query: str = ""
 
     @classmethod
     def from_wsgi(cls, environ: dict[str, Any]) -> SignedRequest:
@@ -48,7 +51,8 @@ class SignedRequest:
         body = environ["wsgi.input"].read(length) if length > 0 else b""
         environ["wsgi.input"] = io.BytesIO(body)
         target = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
-        return cls(environ.get("REQUEST_METHOD", "GET"), target, headers, body)
+        path, query = environ.get("PATH_INFO", "/"), environ.get("QUERY_STRING", "")
+        return cls(environ.get("REQUEST_METHOD", "GET"), target, headers, body, path, query)
 
 
 class SignatureRefused(Exception):
@@ -60,8 +64,11 @@ class SignatureRefused(Exception):
         self.message = message
 
 
-def verify(request: SignedRequest, secret_of: dict[str, str] | None = None, *, secret: str | None = None) -> str:
-    """The access key that signed `request`, or SignatureRefused. `secret_of` maps access keys to secrets."""
+def verify(
+    request: SignedRequest, secret_of: dict[str, str] | None = None, *, secret: str | None = None, service: str | None = None
+) -> str:
+    """The access key that signed `request`, or SignatureRefused. `secret_of` maps access keys to secrets;
+    `service`: the signing name its credential scope must name (the service the request is routed to)."""
     authorization = request.headers.get("authorization")
     if not authorization:
         raise SignatureRefused("MissingAuthenticationTokenException", "Missing Authentication Token")
@@ -69,6 +76,8 @@ def verify(request: SignedRequest, secret_of: dict[str, str] | None = None, *, s
     if match is None:
         raise SignatureRefused("IncompleteSignatureException", "Authorization header requires a valid SigV4 signature.")
     key = match.group("key")
+    if service is not None and match.group("service") != service:
+        raise SignatureRefused("InvalidSignatureException", f"Credential should be scoped to correct service: '{service}'.")
     known = secret if secret is not None else (secret_of or {}).get(key)
     if known is None:
         raise SignatureRefused("UnrecognizedClientException", "The security token included in the request is invalid.")

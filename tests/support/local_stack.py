@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import types
-import urllib.request
 from collections.abc import Iterator
 
 from local.aws_services import LocalAws
@@ -26,8 +25,7 @@ def running_stack(
 ) -> Iterator[types.SimpleNamespace]:
     iam = LocalIam.from_stack(stack)
     aws = LocalAws(iam=iam, dynamodb_process=dynamodb_process).start()
-    # moto's backends live in this process: start from none, whatever an earlier test left.
-    urllib.request.urlopen(urllib.request.Request(f"{aws.endpoint}/moto-api/reset", method="POST"), timeout=10)  # noqa: S310
+    aws.reset()  # moto's backends live in this process: start from none, whatever an earlier test left
     aws.provision(stack, secret_value=SIGNING_SECRET)
     management = RecordingManagementApi()
     aws.runtime = LambdaRuntime(
