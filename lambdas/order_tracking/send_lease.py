@@ -18,6 +18,7 @@ so the record only grows: a release writes the larger of what it found and what 
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -33,6 +34,11 @@ from order_tracking.store import LeaseHeld, LeaseState, TrackingStore
 LEASE_MS = 3000
 WAIT_MS = 3 * (LEASE_MS + 500)
 POLL_SECONDS = 0.02
+# A waiter asks again after POLL_SECONDS, then backs off (doubling, with jitter) up to MAX_POLL_SECONDS:
+# each ask is a conditional write of the item, and a burst of waiters on one item (many publishes of
+# one order at once) polling at 50 Hz each would hold up the holder's own writes, and on AWS exceed
+# the 1,000 writes per second one item's partition takes.
+MAX_POLL_SECONDS = 0.32
 Result = TypeVar("Result")
 
 
@@ -49,16 +55,31 @@ def lease_for(token: str) -> tuple[str, int]:
     return token, now_ms() + LEASE_MS
 
 
+def poll_delays() -> Iterator[float]:
+    """Seconds to wait before each next ask: POLL_SECONDS, then doubling up to MAX_POLL_SECONDS, each
+    between half and all of that (jitter: waiters that met the same holder do not ask in step)."""
+    delay = POLL_SECONDS
+    while True:
+        yield delay / 2 + random.uniform(0, delay / 2)  # noqa: S311 - jitter, not a secret
+        delay = min(MAX_POLL_SECONDS, delay * 2)
+
+
+def _pause(delay: float, held_until: int) -> None:
+    """Sleep `delay`, but not past the end of the holder's lease (it may be free then), nor less than 5 ms."""
+    time.sleep(max(0.005, min(delay, (held_until - now_ms()) / 1000)))
+
+
 def wait_while_held(attempt: Callable[[], Result]) -> Result:
     """`attempt()` again until it does not raise LeaseHeld: the holder finished or its lease ran out."""
     deadline = now_ms() + WAIT_MS
-    while True:
+    for delay in poll_delays():
         try:
             return attempt()
         except LeaseHeld as held:
             if now_ms() > deadline:
                 raise
-            time.sleep(max(0.005, min(POLL_SECONDS, (held.until - now_ms()) / 1000)))
+            _pause(delay, held.until)
+    raise AssertionError("unreachable: poll_delays() never ends")
 
 
 class LeaseKeeper:
@@ -125,11 +146,11 @@ def send_lease(store: TrackingStore, tracking_id: str, connection_id: str, seq: 
     """Take the lease to post the stored event `seq` again (a retried emit), and hold it in the block."""
     deadline = now_ms() + LEASE_MS + 500
     token = new_token()
-    while True:
+    for delay in poll_delays():
         state, value = store.take_send_lease(tracking_id, connection_id, token, now_ms() + LEASE_MS, now_ms(), seq=seq)
         if state != LeaseState.HELD or now_ms() > deadline:
             break
-        time.sleep(max(0.005, min(POLL_SECONDS, (value - now_ms()) / 1000)))
+        _pause(delay, value)
     if state != LeaseState.ACQUIRED:
         yield Lease(may_post=False, already_sent=state == LeaseState.SENT)
         return
