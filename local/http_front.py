@@ -1,9 +1,11 @@
 """The HTTP side of local mode's API Gateway port: reading a request's head and body from a TCP stream
 with the limits a public endpoint needs, and writing answers.
 
-A request head must arrive whole within HEAD_TIMEOUT_SECONDS and fit in MAX_HEAD_BYTES; at most
-MAX_HALF_OPEN connections may be in that state at once (a silent or byte-by-byte client holds one slot
-for at most the timeout, and the next over the cap is answered 503 at once). Anything malformed is
+Every request head (a keep-alive connection's later ones too) must arrive whole within
+HEAD_TIMEOUT_SECONDS of its first byte and fit in MAX_HEAD_BYTES; at most MAX_HALF_OPEN connections may
+be in that state at once (a silent or byte-by-byte client holds one slot for at most the timeout, and
+the next over the cap is answered 503 at once). A connection holds at most one slot, whatever path
+releases it. Anything malformed is
 answered 400 (408, 413, 431, 503 where those fit) and the connection closed: never a dropped socket.
 """
 
@@ -62,16 +64,28 @@ def parse_head(head: bytes) -> RequestHead:
     return RequestHead(method.upper(), target, headers, head)
 
 
-async def read_head(reader: asyncio.StreamReader, timeout: float = HEAD_TIMEOUT_SECONDS) -> RequestHead | None:
-    """The next request head; None when the client closed cleanly between requests."""
+async def next_request(reader: asyncio.StreamReader, idle_timeout: float) -> bytes:
+    """The first byte of a keep-alive connection's next request; b"" when the client closed or stayed
+    silent for `idle_timeout` (an idle connection is closed quietly)."""
     try:
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+        return await asyncio.wait_for(reader.read(1), idle_timeout)
+    except TimeoutError:
+        return b""
+
+
+async def read_head(
+    reader: asyncio.StreamReader, timeout: float = HEAD_TIMEOUT_SECONDS, *, first: bytes = b""
+) -> RequestHead | None:
+    """The next request head (`first`: its first byte, read already); None when the client closed
+    cleanly between requests."""
+    try:
+        head = first + await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
     except TimeoutError:
         raise BadRequest(408, "request head not received in time") from None
     except asyncio.LimitOverrunError:
         raise BadRequest(431, "request head too large") from None
     except asyncio.IncompleteReadError as partial:
-        if not partial.partial.strip():
+        if not (first + partial.partial).strip():
             return None
         raise BadRequest(400, "connection closed inside the request head") from None
     return parse_head(head)
@@ -110,17 +124,34 @@ def response(status: int, payload: Any = None, headers: dict[str, str] | None = 
 
 
 class HalfOpen:
-    """Counts connections whose request head (or handshake) is not complete yet."""
+    """Counts connections whose request head (or handshake) is not complete yet. Used on the event
+    loop's thread only."""
 
     def __init__(self, limit: int = MAX_HALF_OPEN) -> None:
         self.limit = limit
         self.count = 0
 
-    def try_enter(self) -> bool:
-        if self.count >= self.limit:
-            return False
-        self.count += 1
+    def slot(self) -> HalfOpenSlot:
+        """One connection's place in the count: it holds at most one at a time."""
+        return HalfOpenSlot(self)
+
+
+class HalfOpenSlot:
+    def __init__(self, pool: HalfOpen) -> None:
+        self._pool = pool
+        self.held = False
+
+    def enter(self) -> bool:
+        """Count the connection as half-open (again); False when the cap is reached."""
+        if not self.held:
+            if self._pool.count >= self._pool.limit:
+                return False
+            self._pool.count += 1
+            self.held = True
         return True
 
     def leave(self) -> None:
-        self.count -= 1
+        """Stop counting it; a second call does nothing."""
+        if self.held:
+            self.held = False
+            self._pool.count -= 1

@@ -48,7 +48,10 @@ class LiveConnection:
             if chunk:
                 self.writer.write(chunk)
             elif self.writer.can_write_eof():  # an empty chunk asks to half-close the TCP connection
-                self.writer.write_eof()
+                try:
+                    self.writer.write_eof()
+                except OSError:  # the client reset the connection first (ENOTCONN): it is closed either way
+                    self.writer.transport.abort()
 
     def send(self, text: str) -> bool:
         if self.protocol.state is not State.OPEN:

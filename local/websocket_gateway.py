@@ -38,6 +38,7 @@ import asyncio
 import base64
 import json
 import secrets
+import time
 import uuid
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -60,6 +61,7 @@ from local.http_front import (
     BadRequest,
     HalfOpen,
     RequestHead,
+    next_request,
     read_body,
     read_head,
     response,
@@ -145,6 +147,7 @@ class WebSocketGateway:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.head_timeout = head_timeout
         self._half_open = HalfOpen(max_half_open)
+        self._outage_until: float | None = None  # monotonic end of the outage under way, if one is
         self.loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -177,15 +180,24 @@ class WebSocketGateway:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def outage(self, seconds: float) -> None:
-        """Crash and restart the WebSocket side: abort every connection, refuse new ones for `seconds`."""
+        """Crash and restart the WebSocket side: abort every connection, refuse new ones for `seconds`.
+        An outage asked for during another one extends it (to whichever ends later): one restart."""
+        until = time.monotonic() + seconds
+        if self._outage_until is not None:
+            self._outage_until = max(self._outage_until, until)
+            self.console.log("ERROR", f"fault: WebSocket side down for {seconds:g} s more (an outage is under way)")
+            return
+        self._outage_until = until
         self.console.log("ERROR", f"fault: WebSocket side down for {seconds:g} s ({len(self._live)} connections dropped)")
         if self._server is not None:
             self._server.close()
         for live in list(self._live.values()):
             live.close_reason = (1006, "outage")
             live.writer.transport.abort()
-        await asyncio.sleep(seconds)
+        while (left := self._outage_until - time.monotonic()) > 0:
+            await asyncio.sleep(left)
         self._server = await asyncio.start_server(self._serve, self.host, self.port, limit=MAX_HEAD_BYTES)
+        self._outage_until = None
         self.console.log("INFO", "fault over: WebSocket side accepting connections again")
 
     async def _invoke(self, route_key: str, event: dict[str, Any]) -> Invocation:
@@ -209,47 +221,42 @@ class WebSocketGateway:
     # -- one TCP connection: HTTP requests (management API, fault hooks) or one WebSocket ----------
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if not self._half_open.try_enter():
-            writer.write(response(503, {"message": "Too many connections opening at once"}))
-            await _close(writer)
-            return
-        half_open = True
+        slot = self._half_open.slot()
         try:
-            timeout = self.head_timeout
+            first = b""
             while True:
+                if not slot.enter():
+                    writer.write(response(503, {"message": "Too many connections opening at once"}))
+                    return
                 try:
-                    head = await read_head(reader, timeout)
+                    head = await read_head(reader, self.head_timeout, first=first)
                     if head is None:
                         return
                     if head.is_websocket_upgrade:
-                        half_open = False  # from here on, the handshake leaves it
-                        await self._websocket(reader, writer, head, leave_half_open=self._half_open.leave)
+                        await self._websocket(reader, writer, head, leave_half_open=slot.leave)
                         return
                     body = await read_body(reader, head, self.head_timeout)
                 except BadRequest as bad:
-                    if not half_open and bad.status == 408:
-                        return  # an idle keep-alive connection: close it quietly
                     self.console.log("REFUSED", f"HTTP {bad.status}: {bad.message}")
                     writer.write(response(bad.status, {"message": bad.message}))
                     await writer.drain()
                     return
-                if half_open:
-                    self._half_open.leave()
-                    half_open = False
+                slot.leave()
                 status, payload, extra = self._http(head, body)
                 keep_alive = head.headers.get("connection", "").lower() != "close" and status != 202
                 writer.write(response(status, payload, {"x-amzn-RequestId": str(uuid.uuid4()), **extra}, keep_alive=keep_alive))
                 await writer.drain()
                 if not keep_alive:
                     return
-                timeout = KEEP_ALIVE_SECONDS
-        except (BadRequest, ConnectionError):
+                first = await next_request(reader, KEEP_ALIVE_SECONDS)  # idle between requests: not half-open
+                if not first:
+                    return  # closed by the client, or idle too long: closed quietly
+        except (BadRequest, OSError):  # a client that went away (reset, not connected): nothing to report
             return
         except asyncio.CancelledError:  # the gateway is stopping; asyncio's stream callback must not see it
             return
         finally:
-            if half_open:
-                self._half_open.leave()
+            slot.leave()
             await _close(writer)
 
     def _http(self, head: RequestHead, body: bytes) -> tuple[int, Any, dict[str, str]]:

@@ -6,13 +6,17 @@ client is served right after."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import struct
 import time
 
 import websockets
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from websockets.server import ServerProtocol
 
+from local.websocket_connections import LiveConnection
 from local.websocket_gateway import WebSocketGateway
 from tests.support.aio import run
 from tests.support.raw_socket import address, client_frame, close_code, exchange, status_of, upgrade_head
@@ -72,6 +76,111 @@ def test_half_open_handshakes_are_capped_and_the_cap_frees_up():
 
     refused, serves = run(with_gateway(scenario, head_timeout=5, max_half_open=3))
     assert status_of(refused) == 503 and serves
+
+
+KEPT_ALIVE_REQUEST = b"GET /dev/@connections/AAAA HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"  # 403, connection kept
+
+
+async def answered(reader: asyncio.StreamReader) -> bytes:
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+    return head + await reader.readexactly(length)
+
+
+def test_a_kept_alive_connection_that_upgrades_releases_its_half_open_slot_once():
+    """A request, then a WebSocket upgrade on the same connection: the count must come back to where
+    it was, not below it (else every such connection adds one to the cap, for good)."""
+
+    async def scenario(gateway):
+        for _ in range(4):
+            reader, writer = await asyncio.open_connection(*address(gateway.url))
+            writer.write(KEPT_ALIVE_REQUEST)
+            assert status_of(await answered(reader)) == 403
+            writer.write(upgrade_head("/"))
+            assert status_of(await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)) == 101
+            writer.close()
+        await asyncio.sleep(0.2)
+        holders = [await asyncio.open_connection(*address(gateway.url)) for _ in range(2)]
+        await asyncio.sleep(0.1)
+        refused = await exchange(gateway.url, b"", timeout=1)
+        for _, writer in holders:
+            writer.close()
+        return refused, gateway._half_open.count
+
+    refused, count = run(with_gateway(scenario, head_timeout=5, max_half_open=2))
+    assert status_of(refused) == 503
+    assert count >= 0
+
+
+def test_every_request_head_of_a_kept_alive_connection_is_timed_and_counted():
+    async def scenario(gateway):
+        reader, writer = await asyncio.open_connection(*address(gateway.url))
+        writer.write(KEPT_ALIVE_REQUEST)
+        assert status_of(await answered(reader)) == 403
+        started = time.monotonic()
+        writer.write(b"GET /dev/@conn")  # the next head starts, and never ends
+        await writer.drain()
+        await asyncio.sleep(0.1)
+        refused = await exchange(gateway.url, b"", timeout=1)  # the cap (1) is held by that head
+        timed_out = await asyncio.wait_for(reader.read(4096), 5)
+        writer.close()
+        return refused, timed_out, time.monotonic() - started, await still_serves(gateway)
+
+    refused, timed_out, elapsed, serves = run(with_gateway(scenario, head_timeout=0.5, max_half_open=1))
+    assert status_of(refused) == 503
+    assert status_of(timed_out) == 408 and elapsed < 3
+    assert serves
+
+
+def test_overlapping_outages_make_one_longer_outage_and_the_gateway_comes_back():
+    async def scenario(gateway):
+        loop_errors: list[dict] = []
+        asyncio.get_running_loop().set_exception_handler(lambda _loop, context: loop_errors.append(context))
+        started = time.monotonic()
+        first = asyncio.create_task(gateway.outage(0.4))
+        await asyncio.sleep(0.1)
+        second = asyncio.create_task(gateway.outage(0.6))  # asked for while the first is under way
+        await asyncio.gather(first, second)
+        serves = await still_serves(gateway)
+        return time.monotonic() - started, list(loop_errors), serves
+
+    elapsed, loop_errors, serves = run(with_gateway(scenario))
+    assert 0.6 <= elapsed < 2  # until the later end, 0.1 + 0.6 s
+    assert loop_errors == [] and serves
+
+
+def test_a_half_close_that_fails_because_the_client_is_gone_aborts_quietly():
+    """After a close handshake the server half-closes TCP (write_eof); a browser that already reset the
+    connection makes that fail with OSError 107 (ENOTCONN), which reached the console as a traceback."""
+
+    class GoneWriter:
+        aborted = False
+
+        def __init__(self) -> None:
+            self.transport = self
+
+        def write(self, data: bytes) -> None:
+            pass
+
+        def can_write_eof(self) -> bool:
+            return True
+
+        def write_eof(self) -> None:
+            raise OSError(errno.ENOTCONN, "Transport endpoint is not connected")
+
+        def abort(self) -> None:
+            self.aborted = True
+
+    protocol = ServerProtocol()
+    protocol.receive_data(upgrade_head("/"))
+    (request,) = protocol.events_received()
+    protocol.send_response(protocol.accept(request))
+    writer = GoneWriter()
+    live = LiveConnection("conn", protocol, writer, request)  # type: ignore[arg-type]
+    protocol.receive_data(client_frame(0x8, struct.pack("!H", 1000)))  # the client's close
+    protocol.events_received()
+    live.flush()  # the echoed close, then the half-close
+    assert writer.aborted
 
 
 heads = st.one_of(
