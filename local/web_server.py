@@ -4,12 +4,15 @@ a Content-Security-Policy violation shows up locally first.
 
 `config.json` carries a demo customer's token: it answers only requests whose Host is a loopback
 name (127.0.0.1, localhost, [::1]), so a page on another host name (DNS rebinding) cannot read it.
-A malformed path (a NUL byte, say) is answered 400.
+A malformed path (a NUL byte, say) is answered 400. A request head must arrive within
+HEAD_TIMEOUT_SECONDS (a silent connection is closed), and a browser that goes away mid-answer is
+nothing to print a traceback about.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from functools import partial
 from http import HTTPStatus
@@ -17,6 +20,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
+
+from local.http_front import HEAD_TIMEOUT_SECONDS
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
@@ -29,6 +34,7 @@ def _host_name(host_header: str) -> str:
 
 
 class _ClientHandler(SimpleHTTPRequestHandler):
+    timeout = HEAD_TIMEOUT_SECONDS  # set per server by StaticSite: each read and write of the socket
     config: bytes = b"{}"
     security_headers: dict[str, str] = {}  # noqa: RUF012 - set per server by StaticSite
 
@@ -59,6 +65,14 @@ class _ClientHandler(SimpleHTTPRequestHandler):
         pass
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (or stayed silent past the timeout) is not an error of ours."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
 class StaticSite:
     def __init__(
         self,
@@ -67,10 +81,16 @@ class StaticSite:
         host: str = "127.0.0.1",
         port: int = 8000,
         security_headers: dict[str, str] | None = None,
+        *,
+        head_timeout: float = HEAD_TIMEOUT_SECONDS,
     ) -> None:
-        attributes = {"config": json.dumps(config).encode(), "security_headers": dict(security_headers or {})}
+        attributes = {
+            "config": json.dumps(config).encode(),
+            "security_headers": dict(security_headers or {}),
+            "timeout": head_timeout,
+        }
         handler = type("ClientHandler", (_ClientHandler,), attributes)
-        self._server = ThreadingHTTPServer((host, port), partial(handler, directory=str(root)))
+        self._server = _QuietServer((host, port), partial(handler, directory=str(root)))
         self.url = f"http://{host}:{self._server.server_address[1]}/"
         self._thread = threading.Thread(target=self._server.serve_forever, name="web", daemon=True)
 
