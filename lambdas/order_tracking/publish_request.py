@@ -19,8 +19,8 @@ from order_tracking.protocol import ORDER_ID_PATTERN, STATUSES, TYPE_PATTERN
 DETAIL_TYPE = "Order Status Changed"
 # Frame types of the protocol's own that an order event must not take.
 RESERVED_TYPES = frozenset({"error", "pong"})
-CUSTOMER_ID_PATTERN = r"^[^\x00-\x1f\x7f]{1,128}$"  # what a token's `sub` may be
-LABEL_PATTERN = r"^[^\x00-\x1f\x7f]{1,200}$"  # shown to people: no control characters
+CUSTOMER_ID_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]{1,128}$"  # what a token's `sub` may be
+LABEL_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]{1,200}$"  # shown to people: no control characters, C0 or C1
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,128}$"  # printable ASCII, no spaces
 FIELDS = ("orderId", "customerId", "type", "label", "status", "idempotencyKey")
 

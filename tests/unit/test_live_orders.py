@@ -124,6 +124,9 @@ def test_bad_publishes_are_refused_with_why_and_store_nothing(routes, aws):
         ({**status(LIVE), "type": "error"}, "invalid field(s): type"),  # a frame type of the protocol's own
         ({**status(LIVE), "orderId": "LV 2001"}, "invalid field(s): orderId"),
         ({**status(LIVE), "label": ""}, "invalid field(s): label"),
+        ({**status(LIVE), "label": "Shipped\u009b2J"}, "invalid field(s): label"),  # a C1 control: CSI
+        ({**status(LIVE), "label": "Shipped\u0085READY"}, "invalid field(s): label"),  # a C1 control: NEL
+        ({**status(LIVE), "customerId": "demo\u0080"}, "invalid field(s): customerId"),
         ({k: v for k, v in status(LIVE).items() if k != "idempotencyKey"}, "invalid field(s): idempotencyKey"),
         ({**status(LIVE), "labal": "typo"}, "unknown field(s): labal"),
         ("not an object", "detail must be a JSON object"),
