@@ -23,8 +23,9 @@ $(INSTALLED): requirements.lock package-lock.json
 
 install: $(INSTALLED)
 
+# ARGS: options of `python -m local run`, e.g. ARGS="--min-delay 1 --max-delay 2" (they win over cdk.json).
 dev: install
-	$(PY) -m local run
+	$(PY) -m local run $(ARGS)
 
 # A token for CUSTOMER (default demo) and a ready URL; STACK=OrderTracking-dev signs for a deployed stack.
 token: install
@@ -64,15 +65,18 @@ test: install lint
 	$(PY) -m pytest
 
 # STAGE=dev (default) or prod; prod keeps its data and reserves concurrency for emit.
+# Each stage's cloud assembly has its own directory: cdk.out is dev's (what local mode and the tests
+# read), cdk.out.prod is prod's, so synthesizing prod never changes what local mode runs.
 STAGE ?= dev
+CDK_OUT := cdk.out$(if $(filter-out dev,$(STAGE)),.$(STAGE))
 synth: install
-	$(CDK) synth --quiet -c stage=$(STAGE)
+	$(CDK) synth --quiet -c stage=$(STAGE) --output $(CDK_OUT)
 
 deploy: install
-	$(CDK) deploy -c stage=$(STAGE) OrderTracking-$(STAGE)
+	$(CDK) deploy -c stage=$(STAGE) --output $(CDK_OUT) OrderTracking-$(STAGE)
 
 destroy: install
-	$(CDK) destroy -c stage=$(STAGE) OrderTracking-$(STAGE)
+	$(CDK) destroy -c stage=$(STAGE) --output $(CDK_OUT) OrderTracking-$(STAGE)
 
 # Re-pin every Python dependency after changing requirements.in.
 lock:
@@ -82,4 +86,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .pytest_cache .ruff_cache .hypothesis test-artifacts
+	rm -rf $(VENV) node_modules cdk.out cdk.out.* .pytest_cache .ruff_cache .hypothesis test-artifacts

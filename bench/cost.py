@@ -166,7 +166,11 @@ def price(per_tracking: dict[str, Any]) -> dict[str, Any]:
 async def metered_local_mode(**options: Any) -> AsyncIterator[CostRun]:
     """Local mode in this process, on free ports, with its DynamoDB calls metered (moto's DynamoDB
     stays in this process: the capacity meter reads its backend)."""
-    mode = LocalMode(LocalOptions(ws_port=0, web_port=0, aws_port=0, quiet=True, watch=False, dynamodb_process=False, **options))
+    mode = LocalMode(
+        LocalOptions(
+            ws_port=0, web_port=0, aws_port=0, quiet=True, watch=False, announce=False, dynamodb_process=False, **options
+        )
+    )
     await mode.start()
     try:
         yield CostRun(mode)

@@ -15,7 +15,7 @@ from itertools import cycle
 
 import websockets
 
-from infra.seed_orders import load_seed_orders
+from infra.seed_data import load_seed_orders
 
 # Events per seed order, from the data the stack seeds (infra/seed_orders.json).
 SEED_LENGTHS = {order_id: len(events) for order_id, events in load_seed_orders()[1].items()}

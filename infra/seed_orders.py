@@ -6,8 +6,6 @@ against its own DynamoDB. The data is `seed_orders.json`, not handler code.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from aws_cdk import aws_dynamodb as dynamodb
@@ -15,12 +13,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-SEED_FILE = Path(__file__).with_name("seed_orders.json")
-
-
-def load_seed_orders() -> tuple[str, dict[str, list[dict[str, str]]]]:
-    data = json.loads(SEED_FILE.read_text())
-    return data["ownerCustomerId"], data["orders"]
+from infra.seed_data import load_seed_orders
 
 
 def order_item(order_id: str, customer_id: str, events: list[dict[str, str]]) -> dict[str, Any]:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 
-from local.run import LocalOptions, serve
+from local.lambda_runtime import ImportFailed
+from local.run import LocalOptions, PortInUse, serve
 
 MIN_RETENTION_SECONDS = 60  # the handlers' own minimum (order_tracking.settings, which this module does not import)
+DEFAULT_CLIENT_URL = "http://127.0.0.1:8000/"  # --web-port's default
 
 
 def _non_negative(value: str) -> int:
@@ -18,6 +21,7 @@ def _non_negative(value: str) -> int:
 
 
 def _print_token(args: argparse.Namespace) -> None:
+    from local.running import find
     from local.tokens import deployed_token, local_signing_secret, mint, with_token
 
     if args.deployed:
@@ -25,7 +29,11 @@ def _print_token(args: argparse.Namespace) -> None:
         print(f"token: {token}\nwebsocket: {url}\nclient: add ?token={token} to the client URL")
         return
     token = mint(args.customer, local_signing_secret(), args.ttl)
-    print(f"token: {token}\nclient: {with_token(args.client_url, token)}")
+    running = find()
+    client_url = args.client_url or (running.client if running else DEFAULT_CLIENT_URL)
+    print(f"token: {token}\nclient: {with_token(client_url, token)}")
+    if running is None and args.client_url is None:
+        print(f"(no local mode is running: make dev serves its client at {DEFAULT_CLIENT_URL} unless told another port)")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -59,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     token.add_argument("--customer", default="demo")
     token.add_argument("--ttl", type=int, default=3600, help="seconds the token is valid")
     token.add_argument("--deployed", metavar="STACK", help="sign with the secret of this deployed stack (e.g. OrderTracking-dev)")
-    token.add_argument("--client-url", default="http://127.0.0.1:8000/", help="local client URL to print")
+    token.add_argument("--client-url", help="the local client's URL to print (default: the running make dev's)")
     args = parser.parse_args(argv)
     if args.command == "token":
         _print_token(args)
@@ -89,6 +97,9 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(serve(options))
     except KeyboardInterrupt:
         pass
+    except (PortInUse, ImportFailed) as failed:
+        print(f"local mode did not start: {failed}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ COLOURS = {
     "ROUTE": "36",  # cyan
     "REPLY": "34",  # blue
     "EMIT": "35",  # magenta
+    "PUBLISH": "35",
+    "REPEATED": "33",
     "CLOSE": "33",  # yellow
     "ERROR": "1;31",  # bold red
     "READY": "1;32",  # bold green

@@ -52,6 +52,7 @@ class EventDelivery:
             stack.async_invoke_configs(),
             lambda function: aws.client_as(runtime.functions[function], "sqs"),
             console,
+            on_success=lambda event, payload: log_publish(console, event, payload),
         )
         delivery = cls(stack, invoker, aws.client("sqs"), console)
         moto_patches.deliver_lambda_targets(delivery.deliver)
@@ -99,6 +100,25 @@ class EventDelivery:
             MessageBody=json.dumps(event),
             MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
         )
+
+
+def log_publish(console: Console, event: dict[str, Any], payload: Any) -> None:
+    """The console's line about what the publish function did with a backend's publish (its answer,
+    lambdas/handlers/publish.py): PUBLISH with the seq and the watchers posted to, REPEATED for a key
+    stored already, REFUSED with the reason's code and words. Other functions' answers say nothing."""
+    found = event.get("detail")
+    detail: dict[str, Any] = found if isinstance(found, dict) else {}
+    if not isinstance(payload, dict) or payload.get("outcome") not in ("delivered", "duplicate", "refused"):
+        return
+    what = f"{detail.get('orderId')} {detail.get('type')}"
+    if payload["outcome"] == "delivered":
+        watchers = payload.get("watchers")
+        console.log("PUBLISH", f"{what} seq={payload.get('seq')} → {watchers} watcher{'' if watchers == 1 else 's'}")
+    elif payload["outcome"] == "duplicate":
+        console.log("REPEATED", f"{what} key {detail.get('idempotencyKey')!r}: stored already as seq {payload.get('seq')}")
+    else:
+        why = f"{payload.get('reason')}: {payload.get('detail')}"
+        console.log("REFUSED", f"publish {what}: {why} (on the publish-failures queue)")
 
 
 def create_buses_and_rules(events: Any, stack: SynthesizedStack) -> None:

@@ -37,13 +37,17 @@ class AsyncInvoker:
         configs: dict[str, AsyncInvokeSpec],
         sqs_as: Callable[[str], Any],
         console: Console,
+        *,
         threads: int = 16,
+        on_success: Callable[[dict[str, Any], Any], None] | None = None,
     ) -> None:
-        """`sqs_as(function logical id)`: an SQS client signing as that function's role."""
+        """`sqs_as(function logical id)`: an SQS client signing as that function's role; `on_success(event,
+        payload)`: told what an invocation that succeeded returned (the console's line about it)."""
         self.runtime = runtime
         self.configs = configs
         self._sqs_as = sqs_as
         self.console = console
+        self.on_success = on_success
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lambda-async")
 
     def invoke(self, function_arn: str, event: dict[str, Any]) -> None:
@@ -66,8 +70,9 @@ class AsyncInvoker:
                 time.sleep(RETRY_DELAYS_SECONDS[min(attempt, len(RETRY_DELAYS_SECONDS)) - 1])
             invocation = self.runtime.invoke(function_arn, event)
             if invocation.error is None:
+                self._succeeded(event, invocation)
                 if PLAN.strike("lambda_retry"):
-                    self.runtime.invoke(function_arn, event)  # delivered twice, as Lambda may
+                    self._succeeded(event, self.runtime.invoke(function_arn, event))  # delivered twice, as Lambda may
                 return
         error = invocation.error or {}
         self.console.log(
@@ -77,6 +82,10 @@ class AsyncInvoker:
         if config.on_failure:
             record = _failure_record(spec.arn, event, invocation, attempts)
             self._send_failure_record(spec.logical_id, config.on_failure, record)
+
+    def _succeeded(self, event: dict[str, Any], invocation: Invocation) -> None:
+        if self.on_success is not None and invocation.error is None:
+            self.on_success(event, invocation.payload)
 
     def _send_failure_record(self, function: str, destination: str, record: dict[str, Any]) -> None:
         queue = destination.rsplit(":", 1)[-1]

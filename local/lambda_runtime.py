@@ -68,6 +68,7 @@ class LambdaContext:
 # -- inside a worker process -------------------------------------------------------------------
 
 _handler: Callable[[Any, Any], Any] | None = None
+_import_failure: dict[str, str] | None = None  # why the handler could not be imported, as Lambda reports it
 EMF_LINE = '{"_aws":'  # how a CloudWatch Embedded Metric Format line starts
 
 
@@ -96,13 +97,38 @@ class _WithoutMetrics:
 
 
 def _worker_init(code_dir: str, handler: str, environment: dict[str, str]) -> None:
-    global _handler
+    global _handler, _import_failure
     sys.stdout = _WithoutMetrics(sys.stdout)
     os.environ.clear()
     os.environ.update(environment)
     sys.path.insert(0, code_dir)
     module_name, function_name = handler.rsplit(".", 1)
-    _handler = getattr(importlib.import_module(module_name), function_name)
+    try:
+        _handler = getattr(importlib.import_module(module_name), function_name)
+    except Exception as error:  # as Lambda: every invocation then fails with Runtime.ImportModuleError
+        _import_failure = import_failure(error, module_name, code_dir)
+        print(_import_failure["traceback"], file=sys.stderr, end="", flush=True)
+
+
+def import_failure(error: BaseException, module: str, code_dir: str) -> dict[str, str]:
+    """Why `module` could not be imported, with the files named as in the project (`lambdas/...`), not
+    as in the copy the worker runs (a reload's build in a temporary directory, or cdk.out's asset)."""
+    prefix = code_dir.rstrip("/") + "/"
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith(prefix)]
+    if isinstance(error, SyntaxError) and error.filename and error.filename.startswith(prefix):
+        where = f"lambdas/{error.filename.removeprefix(prefix)}:{error.lineno}"
+    else:
+        where = f"lambdas/{frames[-1].filename.removeprefix(prefix)}:{frames[-1].lineno}" if frames else module
+    return {
+        "errorType": "Runtime.ImportModuleError",
+        "errorMessage": f"Unable to import module '{module}': {type(error).__name__}: {error}".replace(prefix, "lambdas/"),
+        "where": where,
+        "traceback": "".join(traceback.format_exception(error)).replace(prefix, "lambdas/"),
+    }
+
+
+def _import_failure_of_worker() -> dict[str, str] | None:
+    return _import_failure
 
 
 class _Timeout(Exception):
@@ -122,6 +148,8 @@ def _worker_invoke(event: Any, name: str, arn: str, memory_mb: int, timeout_seco
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, timeout_seconds)
     try:
+        if _import_failure is not None:
+            return "error", {k: v for k, v in _import_failure.items() if k in ("errorType", "errorMessage")}, 0.0
         assert _handler is not None, "the worker was not initialised"
         status, value = "ok", _handler(event, LambdaContext(name, arn, memory_mb, deadline))
     except _Timeout:
@@ -148,6 +176,10 @@ def _worker_invoke(event: Any, name: str, arn: str, memory_mb: int, timeout_seco
 
 class ReloadFailed(Exception):
     """New code could not be loaded; the old workers keep serving."""
+
+
+class ImportFailed(Exception):
+    """A function's handler could not be imported (named as `lambdas/<file>:<line>: why`)."""
 
 
 class LambdaRuntime:
@@ -234,9 +266,12 @@ class LambdaRuntime:
         )
 
     def warm_up(self) -> None:
-        """Start a worker of every function now (importing its handler) rather than on the first request."""
+        """Start a worker of every function now (importing its handler) rather than on the first request.
+        A handler that cannot be imported is said now (ImportFailed), not at its first request."""
         for spec in self.functions.values():
-            self._pool(spec).submit(int, 0).result()
+            failure = self._pool(spec).submit(_import_failure_of_worker).result()
+            if failure is not None:
+                raise ImportFailed(f"{spec.logical_id}: {failure['where']}: {failure['errorMessage']}")
 
     def replace(self, specs: list[FunctionSpec]) -> None:
         """Serve these functions (new or changed: code, handler, environment) from new workers. The new
@@ -245,10 +280,14 @@ class LambdaRuntime:
         fresh = {spec.logical_id: self._new_pool(spec) for spec in specs}
         try:
             for pool in fresh.values():
-                pool.submit(int, 0).result(timeout=120)
+                failure = pool.submit(_import_failure_of_worker).result(timeout=120)
+                if failure is not None:
+                    raise ImportFailed(f"{failure['where']}: {failure['errorMessage']}")
         except Exception as error:
             for pool in fresh.values():
                 pool.shutdown(wait=False, cancel_futures=True)
+            if isinstance(error, ImportFailed):
+                raise ReloadFailed(str(error)) from None
             raise ReloadFailed(f"a new worker could not start: {type(error).__name__}: {error}") from None
         with self._pools_lock:
             retired = [self._pools[key] for key in fresh if key in self._pools]

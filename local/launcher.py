@@ -7,9 +7,11 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from local.fault_hooks import FAULTS_PATH, OUTAGE_PATH, TOKEN_ENV, TOKEN_HEADER
+from local.running import RUNNING_FILE_ENV
 from local.synth import ROOT
 
 # A ready line as local/console.py prints it: the time, then READY (never text inside another line).
@@ -37,9 +40,17 @@ class LocalModeProcess:
         self.urls: dict[str, str] = {}
         self.process: subprocess.Popen[Any] | None = None
         self.fault_token = secrets.token_urlsafe(24)  # this run's key to the fault hooks
+        # Where it says it runs (local/running.py): its own file, never the one of a developer's make dev.
+        self.running_file = Path(tempfile.mkdtemp(prefix="local-mode-")) / "running.json"
 
     def start(self) -> LocalModeProcess:
-        env = {**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1", TOKEN_ENV: self.fault_token}
+        env = {
+            **os.environ,
+            "NO_COLOR": "1",
+            "PYTHONUNBUFFERED": "1",
+            TOKEN_ENV: self.fault_token,
+            RUNNING_FILE_ENV: str(self.running_file),
+        }
         self.process = subprocess.Popen(
             [sys.executable, "-m", "local", "run", *self.args],
             cwd=self.root,
@@ -123,4 +134,5 @@ class LocalModeProcess:
                 self.process.kill()
                 self.process.wait()
         time.sleep(0.1)
+        shutil.rmtree(self.running_file.parent, ignore_errors=True)
         return self.process.returncode if self.process else None

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,12 +38,14 @@ from local.synth import ensure_synth
 from local.template import FunctionSpec, SynthesizedStack
 
 if TYPE_CHECKING:
-    from local.run import LocalMode
+    from local.run import LocalMode, Override
 
 WATCHED = ("lambdas", "infra", "app.py", "cdk.json", "client")
 STACK_SOURCES = ("infra", "app.py", "cdk.json")
 DEBOUNCE_MS = 300
-TEMP_SUFFIXES = (".swp", ".swx", ".swo", ".tmp", "~", ".bak", ".orig")
+TEMP_SUFFIXES = (".swp", ".swx", ".swo", ".tmp", "~", ".bak", ".orig", "___jb_tmp___", "___jb_old___")
+# Files that exist only while an editor or tool saves: vim's probe file, `sed -i`'s sedXXXXXX.
+TEMP_NAMES = re.compile(r"^(4913|sed[A-Za-z0-9]{6})$")
 
 
 class SourceFilter(DefaultFilter):
@@ -50,7 +53,7 @@ class SourceFilter(DefaultFilter):
 
     def __call__(self, change: Change, path: str) -> bool:
         name = Path(path).name
-        if name.startswith((".#", "#")) or name.endswith(TEMP_SUFFIXES) or name == "4913":  # 4913: vim's probe file
+        if name.startswith((".#", "#")) or name.endswith(TEMP_SUFFIXES) or TEMP_NAMES.match(name):
             return False
         return super().__call__(change, path)
 
@@ -120,7 +123,7 @@ class Reloader:
         try:
             self.mode.runtime.replace(specs)
         except ReloadFailed as failed:
-            self._refuse(f"{failed} (its traceback is above)")
+            self._refuse(f"{failed} (the traceback is above)")
             return None
         self._last_error = None
         return f"new workers for {', '.join(sorted(_short(spec) for spec in affected))}"
@@ -169,7 +172,9 @@ class Reloader:
                 "not applied live, needs a restart (which loses every connection, tracking and execution): "
                 + "; ".join(needs_restart),
             )
-        return "applied: " + (", ".join(applied) if applied else "nothing that local mode runs changed")
+        summary = "applied: " + (", ".join(applied) if applied else "nothing that local mode runs changed")
+        overridden = overridden_changes(old, new, self.mode.overrides())
+        return summary + "".join(f"; {note}" for note in overridden)
 
     def _apply_stack(self, old: SynthesizedStack, new: SynthesizedStack) -> list[str]:
         mode = self.mode
@@ -199,7 +204,8 @@ class Reloader:
                 )
                 applied.append(f"state machine {machine.name} (running executions finish on the old definition)")
         old_functions = old.functions()
-        changed = [spec for key, spec in new.functions().items() if _function_changed(old_functions.get(key), spec)]
+        flags = set(mode.overrides())
+        changed = [spec for key, spec in new.functions().items() if _function_changed(old_functions.get(key), spec, flags)]
         if changed:
             mode.runtime.replace(changed)
             applied.append("functions " + ", ".join(sorted(_short(spec) for spec in changed)))
@@ -239,11 +245,34 @@ def restart_reasons(old: SynthesizedStack, new: SynthesizedStack) -> list[str]:
     return reasons
 
 
-def _function_changed(old: FunctionSpec | None, new: FunctionSpec) -> bool:
+def overridden_changes(old: SynthesizedStack, new: SynthesizedStack, overrides: Mapping[str, Override]) -> list[str]:
+    """What changed in the stack but does not apply, because a command-line flag overrides it."""
+    notes: dict[str, str] = {}
+    old_functions = old.functions()
+    for key, spec in new.functions().items():
+        before = old_functions.get(key)
+        for name, override in overrides.items():
+            now = spec.environment.get(name)
+            if before is not None and now is not None and before.environment.get(name) != now and now != override.value:
+                notes[name] = f"{override.flag} still overrides {name} (now {now} in the stack)"
+    return list(notes.values())
+
+
+def _function_changed(old: FunctionSpec | None, new: FunctionSpec, overridden: set[str]) -> bool:
+    """Whether the function runs differently now: its code, handler, settings, role, or an environment
+    variable that no command-line flag overrides."""
     if old is None:
         return True
-    fields = ("handler", "environment", "timeout_seconds", "memory_mb", "role")
-    return any(getattr(old, name) != getattr(new, name) for name in fields) or _tree(old.code_dir) != _tree(new.code_dir)
+    fields = ("handler", "timeout_seconds", "memory_mb", "role")
+
+    def environment(spec: FunctionSpec) -> dict[str, str]:
+        return {name: value for name, value in spec.environment.items() if name not in overridden}
+
+    return (
+        any(getattr(old, name) != getattr(new, name) for name in fields)
+        or environment(old) != environment(new)
+        or _tree(old.code_dir) != _tree(new.code_dir)
+    )
 
 
 def _tree(directory: Path) -> dict[str, bytes]:

@@ -8,10 +8,14 @@ static client http://127.0.0.1:8000/ (+ config.json)
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from local import dynamodb_ttl, moto_patches
 from local.aws_services import LocalAws
@@ -21,6 +25,7 @@ from local.iam import ADMIN_ACCESS_KEY, ADMIN_SECRET_KEY, LocalIam
 from local.lambda_permissions import LambdaPermissions
 from local.lambda_runtime import LambdaRuntime
 from local.reload import Reloader
+from local.running import Running, announce, withdraw
 from local.synth import ROOT, ensure_synth
 from local.template import SynthesizedStack
 from local.tokens import DEMO_CUSTOMER_ID, local_signing_secret, mint, with_token
@@ -29,6 +34,37 @@ from local.websocket_gateway import IDLE_TIMEOUT_SECONDS, MAX_LIFETIME_SECONDS, 
 
 PRUNE_EVERY_SECONDS = 30
 DEV_TOKEN_SECONDS = 12 * 3600  # the demo customer's token in config.json and the printed URL
+Bound = TypeVar("Bound")
+
+
+class PortInUse(Exception):
+    """A port local mode was told to use is taken: said in one line, with the option that changes it."""
+
+    def __init__(self, port: int, option: str) -> None:
+        super().__init__(
+            f"port {port} is in use (is make dev running already?): stop what uses it, or choose another "
+            f"port with {option}, e.g. make dev ARGS='{option} {port + 100}'"
+        )
+
+
+def bind(port: int, option: str, start: Callable[[], Bound]) -> Bound:
+    """`start()`, which binds `port` (set by `option`); PortInUse when the port is taken."""
+    try:
+        return start()
+    except OSError as error:
+        raise taken(error, port, option) from None
+
+
+def taken(error: OSError, port: int, option: str) -> Exception:
+    return PortInUse(port, option) if error.errno == errno.EADDRINUSE else error
+
+
+@dataclass(frozen=True)
+class Override:
+    """A value of the stack's that a command-line flag replaces in every function's environment."""
+
+    value: str
+    flag: str  # e.g. "--max-delay 2"
 
 
 @dataclass
@@ -49,6 +85,7 @@ class LocalOptions:
     quiet: bool = False
     dynamodb_process: bool = True  # moto's DynamoDB in a process of its own (local/dynamodb_process.py)
     watch: bool = True  # follow edits of handlers, the stack and the client (local/reload.py)
+    announce: bool = True  # tell make publish, make token and make smoke where it runs (local/running.py)
     cdk_out: Path = ROOT / "cdk.out"
     client_dir: Path = ROOT / "client"
 
@@ -59,24 +96,29 @@ class LocalMode:
         self.console = console or Console(quiet=options.quiet)
         self._stop_pruning = threading.Event()
 
-    def _env_overrides(self) -> dict[str, str]:
-        overrides = {"POWERTOOLS_LOG_LEVEL": self.options.log_level}
-        if self.options.min_delay is not None:
-            overrides["MIN_DELAY_SECONDS"] = str(self.options.min_delay)
-        if self.options.max_delay is not None:
-            overrides["MAX_DELAY_SECONDS"] = str(self.options.max_delay)
-        if self.options.max_connections_per_customer is not None:
-            overrides["MAX_CONNECTIONS_PER_CUSTOMER"] = str(self.options.max_connections_per_customer)
-        if self.options.retention is not None:
-            overrides["RETENTION_SECONDS"] = str(self.options.retention)
-        return overrides
+    def overrides(self) -> dict[str, Override]:
+        """The stack's environment variables that this run's flags replace (they win over cdk.json,
+        also after a reload that changes cdk.json)."""
+        opts = self.options
+        flags = {
+            "MIN_DELAY_SECONDS": ("--min-delay", opts.min_delay),
+            "MAX_DELAY_SECONDS": ("--max-delay", opts.max_delay),
+            "MAX_CONNECTIONS_PER_CUSTOMER": ("--max-connections-per-customer", opts.max_connections_per_customer),
+            "RETENTION_SECONDS": ("--retention", opts.retention),
+        }
+        found = {name: Override(str(value), f"{flag} {value}") for name, (flag, value) in flags.items() if value is not None}
+        return {"POWERTOOLS_LOG_LEVEL": Override(opts.log_level, f"--log-level {opts.log_level}"), **found}
 
     async def start(self) -> None:
         opts = self.options
         self.stack = stack = SynthesizedStack.load(ensure_synth(opts.cdk_out))
         api = stack.websocket_api()
         self.iam = LocalIam.from_stack(stack)
-        self.aws = LocalAws(host=opts.host, port=opts.aws_port, iam=self.iam, dynamodb_process=opts.dynamodb_process).start()
+        self.aws = bind(
+            opts.aws_port,
+            "--aws-port",
+            lambda: LocalAws(host=opts.host, port=opts.aws_port, iam=self.iam, dynamodb_process=opts.dynamodb_process),
+        ).start()
         secret = local_signing_secret()
         self.aws.provision(stack, secret)
         self.dev_token = mint(DEMO_CUSTOMER_ID, secret, DEV_TOKEN_SECONDS)
@@ -91,13 +133,16 @@ class LocalMode:
             iam=self.iam,
             permissions=LambdaPermissions(stack.permissions()),
         )
-        await self.gateway.start()
+        try:
+            await self.gateway.start()
+        except OSError as error:
+            raise taken(error, opts.ws_port, "--ws-port") from None
         # The template's management endpoint (https://{api}.execute-api...) is this gateway here.
         self.runtime = LambdaRuntime(
             stack.functions(),
             aws_environment=self.aws.environment,
             value_rewrites={api.callback_url: self.gateway.management_endpoint},
-            env_overrides=self._env_overrides(),
+            env_overrides={name: override.value for name, override in self.overrides().items()},
             # CloudWatch metrics are not emulated: the workers drop the handlers' EMF lines (lambda_runtime.py).
             workers_per_function=opts.workers,
             iam=self.iam,
@@ -107,12 +152,16 @@ class LocalMode:
         self.events = EventDelivery.start(stack, self.aws, self.runtime, self.console)
         await asyncio.get_running_loop().run_in_executor(None, self.runtime.warm_up)
         config = {"wsUrl": self.gateway.url, "token": self.dev_token}
-        self.site = StaticSite(
-            opts.client_dir,
-            config,
-            host=opts.host,
-            port=opts.web_port,
-            security_headers=stack.client_response_headers(self.gateway.url),
+        self.site = bind(
+            opts.web_port,
+            "--web-port",
+            lambda: StaticSite(
+                opts.client_dir,
+                config,
+                host=opts.host,
+                port=opts.web_port,
+                security_headers=stack.client_response_headers(self.gateway.url),
+            ),
         ).start()
         threading.Thread(target=self._prune, name="prune", daemon=True).start()
         self.console.log("READY", f"client    {self.site.url}")
@@ -134,6 +183,8 @@ class LocalMode:
             "INFO",
             f"live orders: make publish ORDER=LV-2001 TYPE=order_created publishes on the bus {buses} (docs/publishing.md)",
         )
+        if opts.announce:  # before the last READY line: whoever waits for it finds the file
+            announce(Running(os.getpid(), self.site.url, self.gateway.url, self.aws.endpoint))
         self.console.log("READY", f"aws       {self.aws.endpoint} (moto: DynamoDB, Step Functions, SQS, EventBridge)")
 
     def _prune(self) -> None:
@@ -148,16 +199,27 @@ class LocalMode:
                 self.console.log("ERROR", f"TTL sweep failed: {type(error).__name__}: {error}")
 
     async def stop(self) -> None:
+        """Stop what runs (all of it, or what a start that failed had started)."""
+        if self.options.announce:
+            withdraw(os.getpid())
         self._stop_pruning.set()
-        self.events.stop()
-        await self.gateway.stop()
-        self.site.stop()
-        self.aws.stop()
+        if hasattr(self, "events"):
+            self.events.stop()
+        if hasattr(self, "gateway"):
+            await self.gateway.stop()
+        if hasattr(self, "site"):
+            self.site.stop()
+        if hasattr(self, "aws"):
+            self.aws.stop()
 
 
 async def serve(options: LocalOptions) -> None:
     mode = LocalMode(options)
-    await mode.start()
+    try:
+        await mode.start()
+    except BaseException:
+        await mode.stop()
+        raise
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

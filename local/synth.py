@@ -22,9 +22,23 @@ def _newest_source_mtime(root: Path) -> float:
     return newest
 
 
+def local_stack_name(root: Path = ROOT) -> str:
+    """The stack local mode runs: the app's, for the stage cdk.json names (app.py names it so)."""
+    return f"OrderTracking-{json.loads((root / 'cdk.json').read_text())['context'].get('stage', 'dev')}"
+
+
 def is_stale(cdk_out: Path, root: Path = ROOT) -> bool:
+    """Whether `cdk_out` must be synthesized again: it is missing, older than a source, or holds another
+    assembly than the one local mode runs (`cdk synth -c stage=prod` into it, say)."""
     manifest = cdk_out / "manifest.json"
-    return not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(root)
+    if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(root):
+        return True
+    try:
+        artifacts = json.loads(manifest.read_text())["artifacts"]
+    except (ValueError, KeyError):
+        return True
+    stacks = {name for name, artifact in artifacts.items() if artifact.get("type") == "aws:cloudformation:stack"}
+    return stacks != {local_stack_name(root)}
 
 
 def ensure_synth(

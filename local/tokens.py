@@ -7,13 +7,13 @@ your own AWS credentials.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import sys
 from pathlib import Path
 from urllib.parse import quote
 
+from infra.seed_data import load_seed_orders
 from local.synth import ROOT
 
 sys.path.insert(0, str(ROOT / "lambdas"))
@@ -21,7 +21,7 @@ from order_tracking.tokens import mint  # noqa: E402 - the same claims the autho
 
 SECRET_FILE = ROOT / ".local" / "signing-secret"
 # The customer the seed orders belong to (one source: the seed data the stack deploys).
-DEMO_CUSTOMER_ID: str = json.loads((ROOT / "infra" / "seed_orders.json").read_text())["ownerCustomerId"]
+DEMO_CUSTOMER_ID: str = load_seed_orders()[0]
 
 __all__ = ["DEMO_CUSTOMER_ID", "deployed_token", "local_signing_secret", "mint", "with_token"]
 

@@ -3,15 +3,12 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-SEED_FILE = Path(__file__).resolve().parent.parent / "infra" / "seed_orders.json"
+from infra.seed_data import load_seed_orders
 
 
 def known_statuses() -> dict[str, tuple[str, str]]:
     """{type: (label, status)} of every event type the seed orders use."""
-    orders = json.loads(SEED_FILE.read_text())["orders"]
+    orders = load_seed_orders()[1]
     return {event["type"]: (event["label"], event["status"]) for events in orders.values() for event in events}
 
 

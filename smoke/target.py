@@ -9,13 +9,12 @@ import secrets
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import jwt
 
+from infra.seed_data import load_seed_orders
 from local.tokens import DEMO_CUSTOMER_ID, mint, with_token
 
-SEED_FILE = Path(__file__).resolve().parent.parent / "infra" / "seed_orders.json"
 DEFAULT_DELAYS = (3, 10)  # cdk.json's minDelaySeconds / maxDelaySeconds
 
 
@@ -76,5 +75,4 @@ class Target:
 
 def seed_orders() -> dict[str, list[dict[str, str]]]:
     """The seed orders every stack is deployed with (infra/seed_orders.json)."""
-    orders: dict[str, list[dict[str, str]]] = json.loads(SEED_FILE.read_text())["orders"]
-    return orders
+    return load_seed_orders()[1]

@@ -9,6 +9,7 @@ import asyncio
 import json
 import re
 import shutil
+import subprocess
 import time
 import urllib.request
 from pathlib import Path
@@ -125,6 +126,41 @@ def test_a_broken_edit_is_reported_once_and_the_old_code_keeps_serving(dev, proj
     wait_for_line(dev, r"RELOAD .*handlers/ping\.py: new workers for ping", fixed, 10)
 
 
+def test_a_sed_edit_names_the_project_file_and_not_seds_temporary_one(dev, project):
+    ping = project / "lambdas" / "handlers" / "ping.py"
+    original = ping.read_text()
+    mark = len(dev.lines)
+    try:
+        subprocess.run([shutil.which("sed") or "sed", "-i", "s/answer pong/answer pong (sed)/", str(ping)], check=True)
+        line = wait_for_line(dev, r"RELOAD .*handlers/ping\.py: new workers for ping", mark, 10)
+        time.sleep(1)
+        assert "sed" not in line.split(":", 1)[0] and not re.search(r"handlers/sed\w{6}", line)
+        assert not [seen for seen in dev.lines[mark:] if re.search(r"handlers/sed\w{6}", seen)]
+    finally:
+        fixed = len(dev.lines)
+        ping.write_text(original)
+        wait_for_line(dev, r"RELOAD .*handlers/ping\.py: new workers for ping", fixed, 10)
+
+
+def test_a_handler_that_cannot_be_imported_is_named_as_in_the_project(dev, project):
+    """Not a syntax error (the compile check catches those): an import that fails in the new workers.
+    The message names lambdas/handlers/ping.py, not the reload's copy of it in a temporary directory."""
+    ping = project / "lambdas" / "handlers" / "ping.py"
+    original = ping.read_text()
+    mark = len(dev.lines)
+    try:
+        ping.write_text("import no_such_module_anywhere\n" + original)
+        line = wait_for_line(dev, r"ERROR .*not reloaded", mark, 20)
+        assert "lambdas/handlers/ping.py:1: Unable to import module 'handlers.ping'" in line, line
+        assert "no_such_module_anywhere" in line
+        time.sleep(0.5)
+        assert not [seen for seen in dev.lines[mark:] if "order-tracking-reload-" in seen]
+    finally:
+        fixed = len(dev.lines)
+        ping.write_text(original)
+    wait_for_line(dev, r"RELOAD .*handlers/ping\.py: new workers for ping", fixed, 10)
+
+
 def test_a_client_edit_is_served(dev, project):
     page = project / "client" / "index.html"
     edit(page, "<h1>Track your order</h1>", "<h1>Track your order (edited)</h1>")
@@ -133,11 +169,19 @@ def test_a_client_edit_is_served(dev, project):
         assert "(edited)" in response.read().decode()
 
 
-def test_a_stack_edit_reaches_the_next_invocation(dev, project):
-    """cdk.json's connection cap down to 1: after the background synth, a customer's second connection is refused."""
+def test_a_stack_edit_reaches_the_next_invocation_and_a_flag_still_wins_over_cdk_json(dev, project):
+    """cdk.json's connection cap down to 1: after the background synth, a customer's second connection
+    is refused. Its maxDelaySeconds changes too, but --max-delay was given: the flag still wins, and the
+    reload says so instead of "applied"."""
     mark = len(dev.lines)
-    edit(project / "cdk.json", '"maxConnectionsPerCustomer": 10', '"maxConnectionsPerCustomer": 1')
-    wait_for_line(dev, r"RELOAD .*cdk\.json: applied: functions [^(]*connect", mark, 120)
+    text = (project / "cdk.json").read_text()
+    (project / "cdk.json").write_text(
+        text.replace('"maxConnectionsPerCustomer": 10', '"maxConnectionsPerCustomer": 1').replace(
+            '"maxDelaySeconds": 10', '"maxDelaySeconds": 7'
+        )
+    )
+    line = wait_for_line(dev, r"RELOAD .*cdk\.json: applied: functions [^(]*connect", mark, 120)
+    assert f"--max-delay {DELAY} still overrides MAX_DELAY_SECONDS (now 7 in the stack)" in line
     token = mint("reload-probe", local_signing_secret(project / ".local" / "signing-secret"))
     url = with_token(dev.ws_url.split("?", 1)[0], token)
 
