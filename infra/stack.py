@@ -20,7 +20,12 @@ from infra.order_publishing import OrderPublishing
 from infra.realtime_api import RealtimeApi
 from infra.seed_orders import SeedOrders
 from infra.tables import Tables
-from infra.tracking_workflow import TrackingWorkflow
+from infra.tracking_workflow import EMIT_TIMEOUT_SECONDS, TrackingWorkflow
+
+# Function timeouts beyond the default 10 s (docs/operations.md has each function's time budget). A
+# route's must stay under API Gateway's 29 s integration timeout.
+TRACK_ORDER_TIMEOUT_SECONDS = 25
+PUBLISH_TIMEOUT_SECONDS = 60
 
 
 class OrderTrackingStack(Stack):
@@ -75,6 +80,7 @@ class OrderTrackingStack(Stack):
             "emit",
             {**common_env, **management_env},
             reserved_concurrency=config.emit_reserved_concurrency,
+            timeout_seconds=EMIT_TIMEOUT_SECONDS,
         )
         dead_letters = dead_letter_queue(self, "FailedTrackings", removal_policy=removal, holds="failed executions")
         workflow = TrackingWorkflow(
@@ -106,6 +112,7 @@ class OrderTrackingStack(Stack):
                 "MIN_DELAY_SECONDS": str(config.min_delay_seconds),
                 "MAX_DELAY_SECONDS": str(config.max_delay_seconds),
             },
+            timeout_seconds=TRACK_ORDER_TIMEOUT_SECONDS,  # a switch may wait for the previous tracking's posts
         )
         ping = functions.add("PingFunction", "ping", {})
         default = functions.add("DefaultFunction", "default", {})
@@ -122,7 +129,7 @@ class OrderTrackingStack(Stack):
                 **watchers_env,
                 "PUBLISH_FAILURES_QUEUE_URL": publishing.failures.queue_url,
             },
-            timeout_seconds=30,  # a fan-out to many watchers
+            timeout_seconds=PUBLISH_TIMEOUT_SECONDS,  # a fan-out to many watchers
         )
         publishing.deliver_to(publish)
 

@@ -2,16 +2,19 @@
 
 Payload: {"trackingId", "executionName", "event": {"seq", "orderId", "type", "label", "status"}}.
 Returns {"outcome": sent|stored|detached|duplicate|superseded}. Throttling and 5xx that outlast
-botocore's retries surface as TransientFault, which the state machine retries with backoff.
+botocore's retry, a call the invocation's deadline leaves no time for (deadline.py), and a send lease
+still held when the wait for it ends surface as TransientFault, which the state machine retries with
+backoff (the emit is idempotent).
 """
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
-from order_tracking import settings, tracking
+from order_tracking import deadline, gateway, settings, tracking
 from order_tracking.observability import Metric, count, logger, metrics
 from order_tracking.settings import GatewaySettings, StoreSettings
+from order_tracking.store import LeaseHeld
 
 SETTINGS = (StoreSettings, GatewaySettings)
 
@@ -42,13 +45,15 @@ def _transient(error: Exception) -> bool:
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    deadline.start(context)
     settings.load_all(SETTINGS)
     try:
         outcome = tracking.emit(event["trackingId"], event["executionName"], event["event"])
-    except (BotoCoreError, ClientError) as error:
-        if _transient(error):
+    except (BotoCoreError, ClientError, LeaseHeld, deadline.OutOfTime) as error:
+        count(Metric.MANAGEMENT_API_ERRORS, int(gateway.is_server_error(error)))
+        if isinstance(error, (LeaseHeld, deadline.OutOfTime)) or _transient(error):
             logger.warning("transient fault, the state machine retries", extra={"error": str(error)})
-            count(Metric.ERRORS)
+            count(Metric.EMIT_RETRIES)
             raise TransientFault(str(error)) from error
         raise
     return {"outcome": outcome}

@@ -12,7 +12,7 @@ Returns {"outcome": delivered|duplicate|refused, ...}.
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from order_tracking import live_orders, refusals, settings
+from order_tracking import deadline, live_orders, refusals, settings
 from order_tracking.observability import Metric, count, logger, metrics
 from order_tracking.publish_request import PublishRefused, parse_publish
 from order_tracking.settings import GatewaySettings, OrderSettings, PublishSettings, RetentionSettings, WatcherSettings
@@ -23,6 +23,7 @@ SETTINGS = (OrderSettings, WatcherSettings, RetentionSettings, GatewaySettings, 
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    deadline.start(context)
     settings.load_all(SETTINGS)
     logger.append_keys(event_id=event.get("id"), source=event.get("source"))
     try:

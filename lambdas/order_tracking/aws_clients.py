@@ -1,8 +1,12 @@
 """boto3 clients and settings, created once per process on first use (so tests and local mode set the
 environment first).
 
-Retries are botocore's standard mode: throttling and 5xx are retried with exponential backoff
-before a handler ever sees them.
+Every client has the same time budget (deadline.py): explicit connect and read timeouts, one retry
+(throttling, 5xx, timeouts and dropped connections are retried once, with backoff, before a handler
+sees them), and the invocation's deadline checked before each attempt. The retry mode is botocore's
+legacy one: its backoff is at most 1 s. The standard mode honours a service's x-amz-retry-after
+header, which may add 5 s to a backoff, more than the budget keeps in reserve. The management API's
+client keeps a connection per fan-out thread (max_pool_connections).
 """
 
 from __future__ import annotations
@@ -13,15 +17,35 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from order_tracking import settings
+from order_tracking import deadline, settings
 from order_tracking.settings import GatewaySettings
 
-RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5)
+FANOUT_THREADS = 32  # posts in flight at once during a live order's fan-out (live_orders.py)
+SDK_CONFIG = Config(
+    retries={"mode": "legacy", "total_max_attempts": deadline.MAX_ATTEMPTS},
+    connect_timeout=deadline.CONNECT_TIMEOUT_SECONDS,
+    read_timeout=deadline.READ_TIMEOUT_SECONDS,
+)
+MANAGEMENT_CONFIG = SDK_CONFIG.merge(Config(max_pool_connections=FANOUT_THREADS))
+
+
+def _guarded(client: Any) -> Any:
+    """`client`, refusing any attempt that could not end before the invocation's deadline."""
+    client.meta.events.register("before-send", deadline.guard)
+    return client
 
 
 @cache
 def dynamodb() -> Any:
-    return boto3.resource("dynamodb", config=RETRY_CONFIG)
+    resource = boto3.resource("dynamodb", config=SDK_CONFIG)
+    _guarded(resource.meta.client)
+    return resource
+
+
+@cache
+def dynamodb_client() -> Any:
+    """The low-level DynamoDB client: unlike a resource, safe to share between threads (the fan-out's)."""
+    return _guarded(boto3.client("dynamodb", config=SDK_CONFIG))
 
 
 @cache
@@ -32,19 +56,18 @@ def table(name: str) -> Any:
 
 @cache
 def stepfunctions() -> Any:
-    return boto3.client("stepfunctions", config=RETRY_CONFIG)
+    return _guarded(boto3.client("stepfunctions", config=SDK_CONFIG))
 
 
 @cache
 def sqs() -> Any:
-    return boto3.client("sqs", config=RETRY_CONFIG)
+    return _guarded(boto3.client("sqs", config=SDK_CONFIG))
 
 
 @cache
 def management_api() -> Any:
-    return boto3.client(
-        "apigatewaymanagementapi", endpoint_url=settings.load(GatewaySettings).connections_endpoint, config=RETRY_CONFIG
-    )
+    endpoint = settings.load(GatewaySettings).connections_endpoint
+    return _guarded(boto3.client("apigatewaymanagementapi", endpoint_url=endpoint, config=MANAGEMENT_CONFIG))
 
 
 @cache
@@ -53,11 +76,11 @@ def secrets() -> Any:
     Imported here, not at the top: only the authorizer reads secrets."""
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-    return SecretsProvider(boto3_client=boto3.client("secretsmanager", config=RETRY_CONFIG))
+    return SecretsProvider(boto3_client=_guarded(boto3.client("secretsmanager", config=SDK_CONFIG)))
 
 
 def reset() -> None:
     """Forget every client and the settings (tests change the environment between cases)."""
     settings.reset()
-    for factory in (dynamodb, table, stepfunctions, sqs, management_api, secrets):
+    for factory in (dynamodb, dynamodb_client, table, stepfunctions, sqs, management_api, secrets):
         factory.cache_clear()

@@ -1,4 +1,6 @@
-"""The API Gateway connection management API: send one frame to one connection."""
+"""The API Gateway connection management API: send one frame to one connection. Counts nothing
+itself (a fan-out posts from many threads, and Powertools' metrics are not thread-safe): callers
+count what a post did, on their handler's thread."""
 
 from __future__ import annotations
 
@@ -7,7 +9,6 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from order_tracking import aws_clients
-from order_tracking.observability import Metric, count
 from order_tracking.protocol import encode
 
 
@@ -17,15 +18,23 @@ def _is_gone(error: ClientError) -> bool:
     return bool(code == "GoneException" or status == 410)
 
 
-def post(connection_id: str, frame: dict[str, Any]) -> bool:
-    """Send `frame`; False when the connection is gone (410). Other errors propagate."""
+def is_server_error(error: Exception) -> bool:
+    """Whether `error` is a post that failed with a 5xx of the management API (after botocore's retry)."""
+    return (
+        isinstance(error, ClientError)
+        and error.operation_name == "PostToConnection"
+        and error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
+    )
+
+
+def post(connection_id: str, frame: dict[str, Any], client: Any = None) -> bool:
+    """Send `frame` (with `client`, default the process's management API client); False when the
+    connection is gone (410). Other errors propagate."""
+    management = client or aws_clients.management_api()
     try:
-        aws_clients.management_api().post_to_connection(ConnectionId=connection_id, Data=encode(frame).encode("utf-8"))
+        management.post_to_connection(ConnectionId=connection_id, Data=encode(frame).encode("utf-8"))
     except ClientError as error:
         if _is_gone(error):
-            count(Metric.CONNECTIONS_GONE)
             return False
-        if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
-            count(Metric.MANAGEMENT_API_ERRORS)
         raise
     return True

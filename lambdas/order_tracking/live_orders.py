@@ -26,7 +26,7 @@ from enum import StrEnum
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from order_tracking import gateway
+from order_tracking import aws_clients, deadline, gateway
 from order_tracking.live_store import AlreadyStored, LiveOrder, LiveStore, Watcher
 from order_tracking.observability import Metric, count, logger
 from order_tracking.protocol import new_watch_id, stream_of
@@ -34,18 +34,17 @@ from order_tracking.publish_request import PublishRequest
 from order_tracking.send_lease import (
     LEASE_MS,
     POLL_SECONDS,
-    WAIT_MS,
     LeaseKeeper,
     lease_for,
     new_token,
     now_ms,
+    wait_until_ms,
     wait_while_held,
     wait_while_holder,
 )
 from order_tracking.store import Order
 from order_tracking.track_order_request import Resume
 
-FANOUT_THREADS = 32  # posts in flight at once during a fan-out
 RETRY_DELAYS_SECONDS = (0.25, 0.5, 1.0)  # a post that failed (5xx after botocore's retries) is tried again after these
 
 
@@ -82,82 +81,109 @@ def publish(request: PublishRequest) -> tuple[PublishOutcome, int, int]:
             return PublishOutcome.DUPLICATE, seq, 0
         logger.info("publish repeated: its fan-out had not finished", extra={"seq": seq})
     logger.append_keys(seq=seq)
-    posted = _fan_out(store, order, seq, token)
-    count(Metric.LIVE_EVENTS_SENT, posted)  # here, not in the fan-out's threads: Powertools' metric set is not thread-safe
-    logger.info("published", extra={"watchers": posted})
-    return PublishOutcome.DELIVERED, seq, posted
-
-
-def _fan_out(store: LiveStore, order: LiveOrder, seq: int, token: str) -> int:
-    """Post event `seq` to every watcher under the order's fan-out lease, then release it. Returns how
-    many watchers were posted to; raises FanoutIncomplete (lease released, fan-out not recorded)."""
-    keeper = LeaseKeeper(lambda until: store.renew_fanout_lease(order.order_id, token, until), now_ms() + LEASE_MS)
-    pending = store.watchers(order.order_id)
-    posted = 0
+    fanout = Fanout(store, order, seq, token)
     try:
-        for delay in (0.0, *RETRY_DELAYS_SECONDS):
-            if not pending:
-                break
-            time.sleep(delay)
-            delivered, pending = _deliver_all(store, order, seq, pending, keeper)
-            posted += delivered
-        if pending:
-            raise FanoutIncomplete(f"{len(pending)} watcher(s) could not be posted to")
-    except BaseException:
-        store.release_fanout_lease(order.order_id, token, None)
-        raise
-    store.release_fanout_lease(order.order_id, token, seq)
-    return posted
+        fanout.run()
+    finally:  # counted here, on the handler's thread: Powertools' metric set is not thread-safe
+        count(Metric.LIVE_EVENTS_SENT, fanout.posted)
+        count(Metric.CONNECTIONS_GONE, fanout.gone)
+        count(Metric.MANAGEMENT_API_ERRORS, fanout.server_errors)
+    logger.info("published", extra={"watchers": fanout.posted})
+    return PublishOutcome.DELIVERED, seq, fanout.posted
 
 
-def _deliver_all(
-    store: LiveStore, order: LiveOrder, seq: int, watchers: list[Watcher], keeper: LeaseKeeper
-) -> tuple[int, list[Watcher]]:
-    """One pass over `watchers`, FANOUT_THREADS posts at a time: (how many were posted to, the ones
-    whose post failed and may be tried again)."""
-    if not watchers:
-        return 0, []
-    posted, failed = 0, []
-    with ThreadPoolExecutor(max_workers=min(FANOUT_THREADS, len(watchers)), thread_name_prefix="fanout") as pool:
-        futures: dict[Future[bool], Watcher] = {pool.submit(_deliver, store, order, seq, w): w for w in watchers}
-        waiting = set(futures)
-        while waiting:
-            done, waiting = wait(waiting, timeout=LEASE_MS / 6000, return_when=FIRST_COMPLETED)
-            if not keeper.keep():
-                raise FanoutIncomplete("the fan-out lease was lost")
-            for future in done:
-                try:
-                    posted += future.result()
-                except (BotoCoreError, ClientError) as error:
-                    logger.warning("post to a watcher failed", extra={"error": str(error)})
-                    failed.append(futures[future])
-    return posted, failed
+class Fanout:
+    """Posting event `seq` of `order` to every watcher, under the order's fan-out lease (held by
+    `token`), and what it did. Only the posts run in a pool's threads (the management API's client is
+    thread-safe); every read and write of the tables, and every count, happens on the handler's thread."""
 
+    def __init__(self, store: LiveStore, order: LiveOrder, seq: int, token: str) -> None:
+        self.store, self.order, self.seq, self.token = store, order, seq, token
+        self.keeper = LeaseKeeper(lambda until: store.renew_fanout_lease(order.order_id, token, until), now_ms() + LEASE_MS)
+        self.posted = 0  # watchers posted to
+        self.gone = 0  # watchers whose connection was gone (410): their watch is dropped
+        self.server_errors = 0  # posts answered 5xx (after botocore's retry)
 
-def _deliver(store: LiveStore, order: LiveOrder, seq: int, watcher: Watcher) -> bool:
-    """Post event `seq` to one watcher unless it has it; True when posted."""
-    if stream_of(watcher.tracking_id) != order.stream_id:
-        store.drop_watch(order.order_id, watcher.connection_id, watcher.tracking_id)  # of an earlier life of the order
-        return False
-    if watcher.replaying(now_ms()):
-        found = _after_replay(store, watcher)
-        if found is None:
+    def run(self) -> None:
+        """Post to every watcher, then release the lease recording the fan-out; raises FanoutIncomplete
+        (lease released, fan-out not recorded)."""
+        order_id = self.order.order_id
+        pending = self.store.watchers(order_id)
+        try:
+            for delay in (0.0, *RETRY_DELAYS_SECONDS):
+                if not pending:
+                    break
+                if delay and deadline.seconds_left() < delay + deadline.CALL_SECONDS:
+                    break  # no time for another round: the publish is retried as a whole
+                time.sleep(delay)
+                pending = self._deliver_all(pending)
+            if pending:
+                raise FanoutIncomplete(f"{len(pending)} watcher(s) could not be posted to")
+        except BaseException:
+            self.store.release_fanout_lease(order_id, self.token, None)
+            raise
+        self.store.release_fanout_lease(order_id, self.token, self.seq)
+
+    def _deliver_all(self, watchers: list[Watcher]) -> list[Watcher]:
+        """One pass over `watchers`; returns the ones whose post failed and may be tried again. The
+        watchers ready now are posted to first; one whose own replay is still posting is waited for
+        after them, and gets only what its replay did not post."""
+        current = []
+        for watcher in watchers:
+            if stream_of(watcher.tracking_id) != self.order.stream_id:  # of an earlier life of the order
+                self.store.drop_watch(self.order.order_id, watcher.connection_id, watcher.tracking_id)
+            else:
+                current.append(watcher)
+        replaying = [w for w in current if w.replaying(now_ms())]
+        failed = self._post_all([w for w in current if w not in replaying])
+        after_replay = [found for found in (_after_replay(self.store, w) for w in replaying) if found is not None]
+        return failed + self._post_all(after_replay)
+
+    def _post_all(self, watchers: list[Watcher]) -> list[Watcher]:
+        """Post the event to each watcher that lacks it, FANOUT_THREADS at a time; returns those whose post failed."""
+        wanting = [w for w in watchers if w.sent_seq < self.seq]  # the others' replay posted it
+        if not wanting:
+            return []
+        management = aws_clients.management_api()  # built here, before the threads share it
+        failed = []
+        threads = min(aws_clients.FANOUT_THREADS, len(wanting))
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fanout") as pool:
+            futures: dict[Future[bool], Watcher] = {
+                pool.submit(gateway.post, w.connection_id, self.order.frame(self.seq, w.tracking_id), management): w
+                for w in wanting
+            }
+            waiting = set(futures)
+            while waiting:
+                done, waiting = wait(waiting, timeout=LEASE_MS / 6000, return_when=FIRST_COMPLETED)
+                if not self.keeper.keep():
+                    raise FanoutIncomplete("the fan-out lease was lost")
+                for future in done:
+                    if not self._landed(futures[future], future):
+                        failed.append(futures[future])
+        return failed
+
+    def _landed(self, watcher: Watcher, post: Future[bool]) -> bool:
+        """Count what a finished post did; False when it failed and may be tried again."""
+        try:
+            landed = post.result()
+        except (BotoCoreError, ClientError, deadline.OutOfTime) as error:
+            logger.warning("post to a watcher failed", extra={"error": str(error)})
+            self.server_errors += int(gateway.is_server_error(error))
             return False
-        watcher = found
-    if watcher.sent_seq >= seq:
-        return False  # its replay posted it
-    if not gateway.post(watcher.connection_id, order.frame(seq, watcher.tracking_id)):
-        store.drop_watch(order.order_id, watcher.connection_id, watcher.tracking_id)
-        logger.info("watcher gone", extra={"connection_id": watcher.connection_id})
-        return False
-    return True
+        if landed:
+            self.posted += 1
+        else:
+            self.gone += 1
+            self.store.drop_watch(self.order.order_id, watcher.connection_id, watcher.tracking_id)
+            logger.info("watcher gone", extra={"connection_id": watcher.connection_id})
+        return True
 
 
 def _after_replay(store: LiveStore, watcher: Watcher) -> Watcher | None:
     """The connection's watch once its replay has landed (or its lease expired); None if it stopped."""
-    deadline = now_ms() + WAIT_MS
+    until = wait_until_ms()
     current: Watcher | None = watcher
-    while current is not None and current.replaying(now_ms()) and now_ms() < deadline:
+    while current is not None and current.replaying(now_ms()) and now_ms() < until:
         time.sleep(POLL_SECONDS)
         current = store.watcher(watcher.order_id, watcher.connection_id)
     return current
@@ -197,6 +223,7 @@ def replay(order_id: str, connection_id: str, tracking_id: str, after_seq: int, 
                 break
             if not gateway.post(connection_id, order.frame(seq, tracking_id)):
                 store.drop_watch(order_id, connection_id, tracking_id)
+                count(Metric.CONNECTIONS_GONE)
                 logger.info("connection gone during replay")
                 break
             sent = seq

@@ -22,6 +22,7 @@ metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "O
 class Metric(StrEnum):
     CONNECTIONS_OPENED = "ConnectionsOpened"
     CONNECTIONS_REFUSED = "ConnectionsRefused"  # over the per-customer cap
+    CONNECTIONS_UNAUTHORIZED = "ConnectionsUnauthorized"  # a missing, bad or expired token refused by the authorizer
     TRACKINGS_STARTED = "TrackingsStarted"
     TRACKINGS_RESUMED = "TrackingsResumed"
     EVENTS_REPLAYED = "EventsReplayed"
@@ -34,10 +35,12 @@ class Metric(StrEnum):
     PUBLISHES_REPEATED = "PublishesRepeated"  # a publish whose idempotency key was stored already
     PUBLISHES_REFUSED = "PublishesRefused"  # a publish refused (bad input, not the owner, ...): nothing stored
     LIVE_EVENTS_SENT = "LiveEventsSent"  # a published event posted to one of its order's watchers
-    ERRORS = "Errors"  # a route or emit failed (the client got an `internal` error, or emit is retried)
+    ERRORS = "Errors"  # a route failed: the client got an `internal` error ($connect: a 500 handshake)
+    EMIT_RETRIES = "EmitRetries"  # an emit met a transient fault (throttling, 5xx, out of time): the state machine retries it
 
 
 def count(metric: Metric, value: int = 1) -> None:
+    """Add `value` to `metric` (nothing for 0). Call it on the handler's thread only."""
     if value:
         metrics.add_metric(name=metric.value, unit=MetricUnit.Count, value=value)
 

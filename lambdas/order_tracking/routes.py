@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from order_tracking import settings
+from order_tracking import deadline, settings
 from order_tracking.observability import Metric, count, logger, metrics
 from order_tracking.protocol import ErrorCode, ProtocolError, encode, error_frame
 from order_tracking.settings import SettingsGroup
@@ -52,6 +52,7 @@ def websocket_route(
         @metrics.log_metrics
         @logger.inject_lambda_context(clear_state=True)
         def handler(event: dict[str, Any], context: Any) -> Reply:
+            deadline.start(context)
             settings.load_all(groups)
             request = event.get("requestContext", {})
             logger.append_keys(connection_id=request.get("connectionId"), route=request.get("routeKey"))
@@ -60,9 +61,12 @@ def websocket_route(
             except ProtocolError as refused:
                 logger.info("frame refused", extra={"code": refused.code.value, "detail": refused.detail})
                 return reply(refused.frame())
-            except Exception:
+            except Exception as error:
                 logger.exception("route failed")
                 count(Metric.ERRORS)
+                from order_tracking import gateway  # not at the top: ping and $default make no AWS call (cold start)
+
+                count(Metric.MANAGEMENT_API_ERRORS, int(gateway.is_server_error(error)))
                 if request.get("eventType") == "CONNECT":
                     return {"statusCode": 500}
                 return reply(error_frame(ErrorCode.INTERNAL, None))

@@ -26,12 +26,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
+from order_tracking import deadline
 from order_tracking.store import LeaseHeld, LeaseState, TrackingStore
 
-# A post takes well under a second; the lease covers retries of it. Waits allow 500 ms more than a
-# lease's life, so a waiter outlasts one crashed holder's lease (and its clock skew). A switch may
-# meet several posts of the previous tracking in a row (short delays): it waits for up to three.
-LEASE_MS = 3000
+# A post takes well under a second; the lease outlasts the longest a post can take by design (one
+# call with its retry: deadline.CALL_SECONDS), so no post of a holder lands after its lease ended.
+# Waits allow 500 ms more than a lease's life, so a waiter outlasts one crashed holder's lease (and
+# its clock skew). A switch may meet several posts of the previous tracking in a row (short delays):
+# it waits for up to three. Every wait also ends at the invocation's deadline.
+LEASE_MS = int(deadline.CALL_SECONDS * 1000) + 1000
 WAIT_MS = 3 * (LEASE_MS + 500)
 POLL_SECONDS = 0.02
 # A waiter asks again after POLL_SECONDS, then backs off (doubling, with jitter) up to MAX_POLL_SECONDS:
@@ -69,14 +72,19 @@ def _pause(delay: float, held_until: int) -> None:
     time.sleep(max(0.005, min(delay, (held_until - now_ms()) / 1000)))
 
 
+def wait_until_ms(longest_ms: int = WAIT_MS) -> int:
+    """When a wait that may last `longest_ms` gives up: then, or at the invocation's deadline."""
+    return min(now_ms() + longest_ms, deadline.epoch_ms())
+
+
 def wait_while_held(attempt: Callable[[], Result]) -> Result:
     """`attempt()` again until it does not raise LeaseHeld: the holder finished or its lease ran out."""
-    deadline = now_ms() + WAIT_MS
+    until = wait_until_ms()
     for delay in poll_delays():
         try:
             return attempt()
         except LeaseHeld as held:
-            if now_ms() > deadline:
+            if now_ms() > until:
                 raise
             _pause(delay, held.until)
     raise AssertionError("unreachable: poll_delays() never ends")
@@ -107,13 +115,13 @@ def wait_while_holder(holder: Callable[[], str | None]) -> None:
     first = holder()
     if first is None:
         return
-    deadline = now_ms() + WAIT_MS
+    until = wait_until_ms()
     while True:
         time.sleep(POLL_SECONDS)
         if holder() != first:
             return
-        if now_ms() > deadline:
-            raise LeaseHeld(deadline)
+        if now_ms() > until:
+            raise LeaseHeld(until)
 
 
 @dataclass
@@ -144,11 +152,11 @@ def holding(store: TrackingStore, tracking_id: str, connection_id: str | None, t
 @contextmanager
 def send_lease(store: TrackingStore, tracking_id: str, connection_id: str, seq: int) -> Iterator[Lease]:
     """Take the lease to post the stored event `seq` again (a retried emit), and hold it in the block."""
-    deadline = now_ms() + LEASE_MS + 500
+    until = wait_until_ms(LEASE_MS + 500)
     token = new_token()
     for delay in poll_delays():
         state, value = store.take_send_lease(tracking_id, connection_id, token, now_ms() + LEASE_MS, now_ms(), seq=seq)
-        if state != LeaseState.HELD or now_ms() > deadline:
+        if state != LeaseState.HELD or now_ms() > until:
             break
         _pause(delay, value)
     if state != LeaseState.ACQUIRED:

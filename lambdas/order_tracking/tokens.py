@@ -67,10 +67,13 @@ def _verified(token: str | None, key_of: Callable[[], Any], algorithm: str, audi
     return customer
 
 
+JWKS_TIMEOUT_SECONDS = 2  # per fetch of the key set; an unknown kid fetches it once more (two at most)
+
+
 @lru_cache(maxsize=4)
 def jwks_client(url: str) -> jwt.PyJWKClient:
     """One key set client per URL and process: keys are fetched once and cached (and re-fetched for an unknown kid)."""
-    return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=5)
+    return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=JWKS_TIMEOUT_SECONDS)
 
 
 def mint(customer_id: str, secret: str, ttl_seconds: int = 3600, not_before: int | None = None) -> str:

@@ -247,6 +247,7 @@ def _post_held(store: TrackingStore, tracking_id: str, connection_id: str, frame
     writes), False when the connection was gone (410): the tracking is detached, its events kept."""
     if not gateway.post(connection_id, frame):
         store.detach_tracking(tracking_id, connection_id)
+        count(Metric.CONNECTIONS_GONE)
         logger.info("connection gone, tracking detached")
         return False
     lease.posted(frame["seq"])

@@ -36,9 +36,14 @@ class RecordingConnection:
 
 
 class RecordingManagementApi:
-    """Serves `@connections` for the connections a test opens; unknown ids get 410 Gone."""
+    """Serves `@connections` for the connections a test opens; unknown ids get 410 Gone. `latency`
+    (seconds) makes each post take that long, and `max_in_flight` says how many were in flight at once."""
 
     def __init__(self) -> None:
+        self.latency = 0.0
+        self.max_in_flight = 0
+        self._in_flight = 0
+        self._count_lock = threading.Lock()
         self.registry = ConnectionRegistry()
         self._server = make_server("127.0.0.1", 0, ManagementApp(self.registry), threaded=True)
         self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -47,8 +52,20 @@ class RecordingManagementApi:
 
     def open(self, connection_id: str) -> RecordingConnection:
         recorder = RecordingConnection(connection_id)
-        self.registry.add(Connection(connection_id, send=recorder.send, close=recorder.close))
+        self.registry.add(Connection(connection_id, send=lambda text: self._post(recorder, text), close=recorder.close))
         return recorder
+
+    def _post(self, recorder: RecordingConnection, text: str) -> None:
+        with self._count_lock:
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            if self.latency:
+                time.sleep(self.latency)
+            recorder.send(text)
+        finally:
+            with self._count_lock:
+                self._in_flight -= 1
 
     def drop(self, connection_id: str) -> None:
         """The client went away without API Gateway noticing yet: posts now get 410."""

@@ -7,6 +7,7 @@ import json
 import os
 import types
 import uuid
+from collections import Counter
 from typing import Any
 
 import boto3
@@ -133,3 +134,24 @@ def routes(aws, management_api) -> Routes:
 def reply_frame(reply: dict[str, Any]) -> dict[str, Any]:
     assert reply["statusCode"] == 200
     return json.loads(reply["body"])
+
+
+@pytest.fixture
+def emf(capsys):
+    """The handlers' metrics as the EMF lines they print: reads what was printed since the last call,
+    as ({metric name: summed value}, the namespaces)."""
+
+    def read() -> tuple[Counter, set[str]]:
+        totals, namespaces = Counter(), set()
+        for line in capsys.readouterr().out.splitlines():
+            if not line.startswith("{") or '"_aws"' not in line:
+                continue
+            blob = json.loads(line)
+            for directive in blob["_aws"]["CloudWatchMetrics"]:
+                namespaces.add(directive["Namespace"])
+                for metric in directive["Metrics"]:
+                    value = blob[metric["Name"]]
+                    totals[metric["Name"]] += sum(value) if isinstance(value, list) else value
+        return totals, namespaces
+
+    return read

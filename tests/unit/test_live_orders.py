@@ -4,9 +4,11 @@ guarantees of a simulated tracking (issue 18)."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 
+from order_tracking import aws_clients
 from order_tracking.live_store import LiveStore
 from order_tracking.protocol import new_watch_id
 from order_tracking.send_lease import LEASE_MS, now_ms
@@ -273,3 +275,51 @@ def test_an_order_holds_at_most_its_event_limit(routes, aws, monkeypatch):
     assert (answer["outcome"], answer["reason"]) == ("refused", "event_limit")
     assert routes.publish(status(LIVE, "order_processing", key="k2"))["outcome"] == "duplicate"  # a retry is still a retry
     assert len(stored_order(aws)["events"]) == 2
+
+
+class PoolWarnings(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "pool is full" in record.getMessage():
+            self.messages.append(record.getMessage())
+
+
+def test_a_cold_fan_out_to_200_watchers_posts_each_once_32_at_a_time_and_counts_exactly(
+    routes, aws, management_api, emf, monkeypatch
+):
+    """From a cold function (no client built yet): the fan-out's threads share only the management
+    API's client, sized to the fan-out's width; the metrics are counted on the handler's thread."""
+    monkeypatch.setenv("MAX_CONNECTIONS_PER_CUSTOMER", "1000")
+    aws_clients.reset()
+    routes.publish(status(LIVE, "order_created"))
+    watchers = [routes.connect(f"watch-{i}") for i in range(200)]
+    for i in range(200):
+        routes.track(f"watch-{i}", LIVE)
+    for i in range(0, 200, 4):
+        management_api.drop(f"watch-{i}")  # a quarter went away unnoticed: 410
+    emf()
+    aws_clients.reset()
+    management_api.latency, management_api.max_in_flight = 0.05, 0
+    discarded = PoolWarnings()
+    logging.getLogger("urllib3.connectionpool").addHandler(discarded)
+    try:
+        answer = routes.publish(status(LIVE, "order_sent"))
+    finally:
+        management_api.latency = 0.0
+        logging.getLogger("urllib3.connectionpool").removeHandler(discarded)
+    assert (answer["outcome"], answer["seq"], answer["watchers"]) == ("delivered", 2, 150)
+    for i, watcher in enumerate(watchers):
+        assert [f["seq"] for f in events(watcher.frames)] == ([1] if i % 4 == 0 else [1, 2]), i
+    totals, _ = emf()
+    assert totals == {"EventsPublished": 1, "LiveEventsSent": 150, "ConnectionsGone": 50}
+    assert management_api.max_in_flight > 10
+    # botocore's default pool keeps 10 connections: each post beyond them opened a connection of its
+    # own and threw it away after (on AWS a TCP and TLS handshake each), with this warning.
+    assert discarded.messages == []
+    remaining = table(aws, "WATCHERS_TABLE").query(
+        KeyConditionExpression="orderId = :o", ExpressionAttributeValues={":o": LIVE}, ConsistentRead=True
+    )["Items"]
+    assert len(remaining) == 150  # the gone ones' watches dropped

@@ -3,32 +3,7 @@ stack's dashboard and alarms read (infra/monitoring.py)."""
 
 from __future__ import annotations
 
-import json
-from collections import Counter
-
-import pytest
-
 from tests.unit.test_routes import current_tracking, emit_step
-
-
-@pytest.fixture
-def emf(capsys):
-    """Reads the metrics printed since the last call: {metric name: summed value}, and the namespace."""
-
-    def read() -> tuple[Counter, set[str]]:
-        totals, namespaces = Counter(), set()
-        for line in capsys.readouterr().out.splitlines():
-            if not line.startswith("{") or '"_aws"' not in line:
-                continue
-            blob = json.loads(line)
-            for directive in blob["_aws"]["CloudWatchMetrics"]:
-                namespaces.add(directive["Namespace"])
-                for metric in directive["Metrics"]:
-                    value = blob[metric["Name"]]
-                    totals[metric["Name"]] += sum(value) if isinstance(value, list) else value
-        return totals, namespaces
-
-    return read
 
 
 def test_a_tracking_counts_connection_start_switch_fencing_and_410(routes, aws, management_api, emf, monkeypatch):
