@@ -61,6 +61,9 @@ def main(argv: list[str] | None = None) -> None:
         type=int,
         help="seconds trackings are kept for resume (at least 60); overrides the stack's retentionHours, e.g. for a memory soak",
     )
+    run.add_argument(
+        "--alarm-every", type=float, default=10.0, help="seconds between evaluations of the stack's alarms (CloudWatch's own: 60)"
+    )
     run.add_argument("--quiet", action="store_true", help="print only the ready lines and errors")
     run.add_argument("--no-watch", action="store_true", help="do not reload handlers, the stack and the client on edits")
     token = commands.add_parser("token", help="print a customer token and a ready client URL")
@@ -91,6 +94,7 @@ def main(argv: list[str] | None = None) -> None:
         keep_executions=args.keep_executions,
         retention=args.retention,
         quiet=args.quiet,
+        alarm_every=args.alarm_every,
         watch=not args.no_watch,
     )
     try:

@@ -354,14 +354,18 @@ def local_client(endpoint: str, service: str, credentials: Credentials | None = 
 
 
 def provision(stack: SynthesizedStack, client: Callable[[str], Any], secret_value: str) -> None:
-    """Create the stack's tables, secrets (with `secret_value`: CloudFormation would generate one)
-    and state machines, then replay its seed SDK calls. `client(service)` makes the boto3 clients."""
+    """Create the stack's tables, queues, topics, secrets (with `secret_value`: CloudFormation would
+    generate one) and state machines, then replay its seed SDK calls. `client(service)` makes the boto3
+    clients. The alarms are local/cloudwatch.py's."""
     dynamodb = client("dynamodb")
     for table in stack.tables():
         create_table(dynamodb, table)
     sqs = client("sqs")
     for name in stack.queues():
         sqs.create_queue(QueueName=name)
+    sns = client("sns")
+    for name in stack.topics():
+        sns.create_topic(Name=name)
     secrets = client("secretsmanager")
     for name in stack.secrets():
         secrets.create_secret(Name=name, SecretString=secret_value)

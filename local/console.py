@@ -23,6 +23,8 @@ COLOURS = {
     "CLOSE": "33",  # yellow
     "ERROR": "1;31",  # bold red
     "READY": "1;32",  # bold green
+    "ALARM": "1;31",
+    "OK": "32",
     "INFO": "37",
 }
 

@@ -45,6 +45,7 @@ JSON_TARGETS = {
     "secretsmanager": JsonService("secretsmanager", "secretsmanager", "secretsmanager"),
     "AmazonSQS": JsonService("sqs", "sqs", "sqs"),
     "AWSEvents": JsonService("events", "events", "events"),
+    "GraniteServiceVersion20100801": JsonService("cloudwatch", "monitoring", "cloudwatch"),
 }
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 MOTO_API = "/moto-api"

@@ -74,11 +74,13 @@ EMF_LINE = '{"_aws":'  # how a CloudWatch Embedded Metric Format line starts
 
 class _WithoutMetrics:
     """A worker's stdout without the handlers' metric lines: on AWS, CloudWatch takes EMF lines out of
-    the logs as metrics; locally nobody reads them, and they would fill the console. (Disabling
-    Powertools' metrics instead keeps them in memory: it then prints every hundredth value anyway.)"""
+    the logs as metrics. Here they go to `metrics` (local mode's CloudWatch reads them, for the
+    alarms), not to the console they would fill. (Disabling Powertools' metrics instead keeps them in
+    memory: it then prints every hundredth value anyway.)"""
 
-    def __init__(self, stream: Any) -> None:
+    def __init__(self, stream: Any, metrics: Any = None) -> None:
         self._stream = stream
+        self._metrics = metrics
         self._line = ""
 
     def write(self, text: str) -> int:
@@ -87,6 +89,8 @@ class _WithoutMetrics:
             line, self._line = self._line.split("\n", 1)
             if not line.startswith(EMF_LINE):
                 self._stream.write(line + "\n")
+            elif self._metrics is not None:
+                self._metrics.put(line)
         return len(text)
 
     def flush(self) -> None:
@@ -96,9 +100,10 @@ class _WithoutMetrics:
         return getattr(self._stream, name)
 
 
-def _worker_init(code_dir: str, handler: str, environment: dict[str, str]) -> None:
+def _worker_init(code_dir: str, handler: str, environment: dict[str, str], metrics: Any = None) -> None:
+    """`metrics`: a queue to the runtime for the handler's metric lines (None: dropped)."""
     global _handler, _import_failure
-    sys.stdout = _WithoutMetrics(sys.stdout)
+    sys.stdout = _WithoutMetrics(sys.stdout, metrics)
     os.environ.clear()
     os.environ.update(environment)
     sys.path.insert(0, code_dir)
@@ -196,7 +201,9 @@ class LambdaRuntime:
         """`aws_environment`: credentials, region and AWS_ENDPOINT_URL_* for every worker.
         `value_rewrites`: template values replaced by local ones (the management API URL).
         `env_overrides`: variables replaced where a function already has them (e.g. delays).
-        `iam`: each function signs its AWS calls as its own execution role (else as local mode's admin)."""
+        `iam`: each function signs its AWS calls as its own execution role (else as local mode's admin).
+        Set `observer` to be told of every invocation (function, Invocation), and `on_metric_line` to
+        get the handlers' metric lines (EMF), as CloudWatch gets them on AWS."""
         self.functions = functions
         self._by_name = {key: spec for spec in functions.values() for key in (spec.name, spec.arn, spec.logical_id)}
         self._aws_environment = aws_environment
@@ -209,6 +216,10 @@ class LambdaRuntime:
         self._context = multiprocessing.get_context("spawn")
         self.usage: dict[str, FunctionUsage] = {}  # by logical id
         self._usage_lock = threading.Lock()
+        self.observer: Callable[[FunctionSpec, Invocation], None] | None = None
+        self.on_metric_line: Callable[[str], None] | None = None
+        self._metric_lines = self._context.SimpleQueue()
+        threading.Thread(target=self._read_metric_lines, name="metric-lines", daemon=True).start()
 
     def spec(self, name_or_arn: str) -> FunctionSpec:
         key = (
@@ -241,8 +252,17 @@ class LambdaRuntime:
             max_workers=self._workers,
             mp_context=self._context,
             initializer=_worker_init,
-            initargs=(str(spec.code_dir), spec.handler, self.environment_of(spec)),
+            initargs=(str(spec.code_dir), spec.handler, self.environment_of(spec), self._metric_lines),
         )
+
+    def _read_metric_lines(self) -> None:
+        while True:
+            line = self._metric_lines.get()
+            if line is None:
+                return
+            handle = self.on_metric_line
+            if handle is not None:
+                handle(line)
 
     def _pool(self, spec: FunctionSpec) -> ProcessPoolExecutor:
         pool = self._pools.get(spec.logical_id)
@@ -259,11 +279,14 @@ class LambdaRuntime:
             usage = self.usage.setdefault(spec.logical_id, FunctionUsage())
             usage.invocations += 1
             usage.billed_ms += math.ceil(duration_ms)
-        return (
+        invocation = (
             Invocation(payload=value, duration_ms=duration_ms)
             if status == "ok"
             else Invocation(error=value, duration_ms=duration_ms)
         )
+        if self.observer is not None:
+            self.observer(spec, invocation)
+        return invocation
 
     def warm_up(self) -> None:
         """Start a worker of every function now (importing its handler) rather than on the first request.
@@ -301,3 +324,4 @@ class LambdaRuntime:
         for pool in self._pools.values():
             pool.shutdown(wait=False, cancel_futures=True)
         self._pools.clear()
+        self._metric_lines.put(None)

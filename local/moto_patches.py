@@ -186,6 +186,22 @@ def prune_finished_executions(keep_seconds: float = 60.0) -> int:
     return pruned
 
 
+def ended_executions() -> list[tuple[str, str, str]]:
+    """(state machine ARN, execution ARN, status: SUCCEEDED, FAILED, TIMED_OUT or ABORTED) of every
+    execution moto still holds that has ended (local/cloudwatch.py counts them)."""
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    ended = []
+    for account in list(stepfunctions_parser_backends.values()):
+        for backend in list(account.values()):
+            for machine in list(backend.state_machines):
+                for execution in list(machine.executions):
+                    status = getattr(execution, "exec_status", None)
+                    if status is not None and str(getattr(status, "value", status)) != "RUNNING":
+                        ended.append((machine.arn, execution.execution_arn, str(getattr(status, "value", status))))
+    return ended
+
+
 def _as_utc(moment: Any) -> datetime.datetime:
     if isinstance(moment, (int, float)):
         return datetime.datetime.fromtimestamp(moment, datetime.UTC)

@@ -216,6 +216,7 @@ class Reloader:
             create_buses_and_rules(mode.aws.client("events"), new)
             applied.append("event buses and rules")
         mode.events.update(new)
+        mode.cloudwatch.update(new)
         mode.gateway.permissions = LambdaPermissions(new.permissions())
         return applied
 

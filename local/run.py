@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from local import dynamodb_ttl, moto_patches
 from local.aws_services import LocalAws
+from local.cloudwatch import EVALUATE_EVERY_SECONDS, LocalCloudWatch
 from local.console import Console
 from local.eventbridge import EventDelivery
 from local.iam import ADMIN_ACCESS_KEY, ADMIN_SECRET_KEY, LocalIam
@@ -27,7 +28,7 @@ from local.lambda_runtime import LambdaRuntime
 from local.reload import Reloader
 from local.running import Running, announce, withdraw
 from local.synth import ROOT, ensure_synth
-from local.template import SynthesizedStack
+from local.template import SynthesizedStack, queue_url
 from local.tokens import DEMO_CUSTOMER_ID, local_signing_secret, mint, with_token
 from local.web_server import StaticSite
 from local.websocket_gateway import IDLE_TIMEOUT_SECONDS, MAX_LIFETIME_SECONDS, WebSocketGateway
@@ -86,6 +87,7 @@ class LocalOptions:
     dynamodb_process: bool = True  # moto's DynamoDB in a process of its own (local/dynamodb_process.py)
     watch: bool = True  # follow edits of handlers, the stack and the client (local/reload.py)
     announce: bool = True  # tell make publish, make token and make smoke where it runs (local/running.py)
+    alarm_every: float = EVALUATE_EVERY_SECONDS  # seconds between evaluations of the alarms (local/cloudwatch.py)
     cdk_out: Path = ROOT / "cdk.out"
     client_dir: Path = ROOT / "client"
 
@@ -143,11 +145,23 @@ class LocalMode:
             aws_environment=self.aws.environment,
             value_rewrites={api.callback_url: self.gateway.management_endpoint},
             env_overrides={name: override.value for name, override in self.overrides().items()},
-            # CloudWatch metrics are not emulated: the workers drop the handlers' EMF lines (lambda_runtime.py).
             workers_per_function=opts.workers,
             iam=self.iam,
         )
         self.aws.runtime = self.runtime
+        # The template's alarms, fed what local mode observes (local/cloudwatch.py).
+        self.cloudwatch = LocalCloudWatch(
+            stack,
+            self.aws.client,
+            self.console,
+            sample_queues=self._queue_depths,
+            finished_executions=self._newly_ended_executions,
+        )
+        self.runtime.observer = lambda spec, invocation: self.cloudwatch.record_invocation(
+            spec.name, invocation.duration_ms, invocation.error is not None
+        )
+        self.runtime.on_metric_line = self.cloudwatch.record_emf
+        self._seen_executions: set[str] = set()
         # EventBridge rules' Lambda targets (the publish path of live orders).
         self.events = EventDelivery.start(stack, self.aws, self.runtime, self.console)
         await asyncio.get_running_loop().run_in_executor(None, self.runtime.warm_up)
@@ -164,13 +178,14 @@ class LocalMode:
             ),
         ).start()
         threading.Thread(target=self._prune, name="prune", daemon=True).start()
+        self.cloudwatch.start(opts.alarm_every)
         self.console.log("READY", f"client    {self.site.url}")
         self.console.log("READY", f"websocket {with_token(self.gateway.url, self.dev_token)}")
         self.console.log(
             "INFO",
             "not emulated (deploy-only or AWS-side): "
             + ", ".join(self.stack.not_emulated())
-            + "; handler metrics (EMF) are not shown locally",
+            + f"; the {len(self.cloudwatch.alarms)} alarms are evaluated every {opts.alarm_every:g} s from what local mode sees",
         )
         self.console.log(
             "INFO",
@@ -186,6 +201,22 @@ class LocalMode:
         if opts.announce:  # before the last READY line: whoever waits for it finds the file
             announce(Running(os.getpid(), self.site.url, self.gateway.url, self.aws.endpoint))
         self.console.log("READY", f"aws       {self.aws.endpoint} (moto: DynamoDB, Step Functions, SQS, EventBridge)")
+
+    def _queue_depths(self) -> dict[str, int]:
+        """Each of the stack's queues: its messages visible now (CloudWatch's ApproximateNumberOfMessagesVisible)."""
+        sqs = self.aws.client("sqs")
+        depths = {}
+        for name in self.stack.queues():
+            attributes = sqs.get_queue_attributes(QueueUrl=queue_url(name), AttributeNames=["ApproximateNumberOfMessages"])
+            depths[name] = int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+        return depths
+
+    def _newly_ended_executions(self) -> list[tuple[str, str]]:
+        """(state machine ARN, status) of each execution that ended since the last call."""
+        ended = moto_patches.ended_executions()
+        new = [(machine, status) for machine, execution, status in ended if execution not in self._seen_executions]
+        self._seen_executions = {execution for _, execution, _ in ended}  # what pruning dropped is forgotten
+        return new
 
     def _prune(self) -> None:
         """What AWS forgets by itself: finished executions (EXPRESS keeps no history to read) and
@@ -203,6 +234,8 @@ class LocalMode:
         if self.options.announce:
             withdraw(os.getpid())
         self._stop_pruning.set()
+        if hasattr(self, "cloudwatch"):
+            self.cloudwatch.stop()
         if hasattr(self, "events"):
             self.events.stop()
         if hasattr(self, "gateway"):

@@ -40,6 +40,8 @@ EMULATED_TYPES = {
     "AWS::Events::Rule",
     "AWS::Lambda::Permission",
     "AWS::Lambda::EventInvokeConfig",
+    "AWS::CloudWatch::Alarm",
+    "AWS::SNS::Topic",
 }
 
 
@@ -54,6 +56,7 @@ ARN_PREFIXES = {
     "AWS::StepFunctions::StateMachine": f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:",
     "AWS::Events::EventBus": f"arn:aws:events:{REGION}:{ACCOUNT_ID}:event-bus/",
     "AWS::Events::Rule": f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/",  # then the bus's name and "/" (not for the default bus)
+    "AWS::SNS::Topic": f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:",
 }
 # Kinds whose ARN a template reads with Fn::GetAtt (the others' Ref is their ARN on AWS).
 GET_ATT_ARN_KINDS = {"AWS::DynamoDB::Table", "AWS::Lambda::Function", "AWS::IAM::Role", "AWS::Logs::LogGroup", "AWS::SQS::Queue"}
@@ -206,6 +209,8 @@ class Resolver:
             return str(self.resources[logical_id]["Properties"]["StageName"])
         if kind == "AWS::Events::EventBus":
             return str(self.resources[logical_id]["Properties"].get("Name", logical_id))
+        if kind == "AWS::SNS::Topic":
+            return local_arn(kind, logical_id)  # a topic's Ref is its ARN
         return logical_id  # tables, functions, roles, log groups, rules: named by their logical id
 
     def get_att(self, logical_id: str, attribute: str) -> str:
@@ -217,6 +222,10 @@ class Resolver:
             return local_arn(kind, name) if attribute == "Arn" else name
         if kind == "AWS::Events::Rule" and attribute == "Arn":
             return rule_arn(self.rule_bus(logical_id), logical_id)
+        if kind == "AWS::SQS::Queue" and attribute == "QueueName":
+            return logical_id
+        if kind == "AWS::SNS::Topic" and attribute in ("TopicArn", "TopicName"):
+            return local_arn(kind, logical_id) if attribute == "TopicArn" else logical_id
         raise KeyError(f"Fn::GetAtt {logical_id}.{attribute} ({kind}) has no local value")
 
     def rule_bus(self, logical_id: str) -> str:
@@ -504,6 +513,10 @@ class SynthesizedStack:
                 on_failure=str(self.resolver.resolve(failure)) if failure is not None else None,
             )
         return configs
+
+    def topics(self) -> list[str]:
+        """The names (local ids) of the stack's SNS topics (the alarms' actions publish there)."""
+        return list(self._of_type("AWS::SNS::Topic"))
 
     def secrets(self) -> list[str]:
         """The names (local ids) of the stack's Secrets Manager secrets."""

@@ -198,8 +198,12 @@ def test_hundred_concurrent_clients_each_get_exactly_their_own_order(local_mode)
 def test_what_local_mode_does_not_emulate_is_said_once_at_start(local_mode):
     notices = [line for line in local_mode.lines if "not emulated" in line]
     assert len(notices) == 1
-    for left_out in ("CloudFront", "CloudWatch", "S3", "SNS"):
+    for left_out in ("CloudFront", "CloudWatch::Dashboard", "S3", "SNS::TopicPolicy"):
         assert left_out in notices[0]
+    # CloudWatch's alarms and SNS's topics are emulated (local/cloudwatch.py): only what is left of them is named.
+    names = notices[0].split(": ", 1)[1].split("; ", 1)[0].split(", ")
+    assert "CloudWatch" not in names and "SNS" not in names and "CloudWatch::Alarm" not in names
+    assert "alarms are evaluated every 10 s" in notices[0]
     for emulated in ("DynamoDB", "StepFunctions", "ApiGatewayV2", "SecretsManager", "IAM"):
         assert emulated not in notices[0]
     (iam,) = [line for line in local_mode.lines if "IAM enforced" in line]
