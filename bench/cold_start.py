@@ -30,6 +30,7 @@ ENV = {
     "AWS_REGION": "us-east-1",
     "AWS_DEFAULT_REGION": "us-east-1",
     "POWERTOOLS_SERVICE_NAME": "bench",
+    "AWS_LAMBDA_FUNCTION_NAME": "bench",  # as Lambda sets it (the authorizer checks it: handlers/authorize.py)
     "PATH": "/usr/bin:/bin",
     "PYTHONDONTWRITEBYTECODE": "1",  # leave the synthesized assets as they are
 }

@@ -21,23 +21,15 @@ def add_compliance_checks(app: cdk.App) -> None:
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(verbose=True))
 
 
+BASIC_EXECUTION_ROLE = "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
+
+
 def acknowledge_stack_findings(stack: cdk.Stack) -> None:
-    """Findings that hold for the whole stack, each with why it is accepted."""
-    acknowledge(
-        stack,
-        "IAM5[Resource::*]",
-        "X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) and the Step Functions log "
-        "delivery actions (logs:*LogDelivery*, DescribeResourcePolicies) have no resource-level permissions.",
-    )
+    """Findings that hold for the whole stack, each with why it is accepted. Findings of one resource
+    are acknowledged on that resource, next to where it is made."""
     acknowledge(
         stack,
         "APIG4",
         "A WebSocket API authorizes the handshake: $connect has the token authorizer; the other routes "
         "cannot carry one and run only on connections it admitted.",
-    )
-    acknowledge(
-        stack,
-        "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-        "Only the provider function of AwsCustomResource (seed orders, runs at deploy) uses it; CDK "
-        "creates that role. Our own functions have roles limited to their own log group.",
     )

@@ -22,6 +22,10 @@ DEFAULTS: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"
 # An EXPRESS execution may run at most 5 minutes; the longest seed order has 3 waits.
 EXPRESS_LIMIT_SECONDS = 300
 LONGEST_ORDER_WAITS = 3
+# The stage throttle is per route; the account's own (10,000 requests/s by default) caps every stage
+# and API of the account together, so a stage's can never usefully exceed this (after a quota increase,
+# raise it here too).
+MAX_THROTTLE = 100_000
 # Account-wide names carry the stage and the region (CloudFront's origin access control allows 64 characters).
 MAX_STAGE_LENGTH = 20
 
@@ -95,6 +99,11 @@ class StackConfig:
             raise ValueError("oidcIssuer must be an https:// URL and needs oidcAudience (the app client id)")
         if not (self.stage.isalnum() and len(self.stage) <= MAX_STAGE_LENGTH):
             raise ValueError(f"stage must be alphanumeric and at most {MAX_STAGE_LENGTH} characters, got {self.stage!r}")
+        if not 1 <= self.throttle_rate_limit <= self.throttle_burst_limit <= MAX_THROTTLE:
+            raise ValueError(
+                f"need 1 <= throttleRateLimit <= throttleBurstLimit <= {MAX_THROTTLE} (the account's own throttle), "
+                f"got {self.throttle_rate_limit} and {self.throttle_burst_limit}: size them from docs/scale.md"
+            )
         if self.emit_reserved_concurrency < 0:
             raise ValueError("emitReservedConcurrency must be 0 (none) or more")
         if self.powertools_layer_arn and not self.powertools_layer_arn.startswith("arn:"):

@@ -17,6 +17,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from infra.compliance import acknowledge
+
 LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -53,8 +55,11 @@ class _WithInstalledPackages:
         ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
         shutil.copytree(LAMBDAS_DIR, output_dir, dirs_exist_ok=True, ignore=ignore)
         for name in self.packages:
-            package_dir = Path(str(importlib.import_module(name).__file__)).parent
-            shutil.copytree(package_dir, Path(output_dir) / name, dirs_exist_ok=True, ignore=ignore)
+            source = Path(str(importlib.import_module(name).__file__))
+            if source.name == "__init__.py":  # a package: its directory
+                shutil.copytree(source.parent, Path(output_dir) / name, dirs_exist_ok=True, ignore=ignore)
+            else:  # a module of one file (typing_extensions)
+                shutil.copy2(source, Path(output_dir) / source.name)
         return True
 
 
@@ -144,6 +149,11 @@ class HandlerFunctions(Construct):
         # An own role that may write to this function's log group only (no AWS managed policy).
         role = iam.Role(self, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         log_group.grant_write(role)
+        acknowledge(
+            role,
+            "IAM5[Resource::*]",
+            "X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) has no resource-level permissions.",
+        )
         return lambda_.Function(
             self,
             construct_id,

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+import jsii
+from aws_cdk import Aspects, Aws, Duration, IAspect, RemovalPolicy, Stack
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
-from constructs import Construct
+from constructs import Construct, IConstruct
 
-from infra.compliance import acknowledge
+from infra.compliance import BASIC_EXECUTION_ROLE, acknowledge
 
 CLIENT_DIR = Path(__file__).resolve().parent.parent / "client"
 
@@ -146,12 +148,21 @@ class HostedClient(Construct):
             log_group=logs.LogGroup(self, "DeploymentLogs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY),
         )
 
-        self._acknowledge_deployment_provider()
+        provider = next(c for c in Stack.of(self).node.children if c.node.id.startswith("Custom::CDKBucketDeployment"))
+        # BucketDeployment lets its provider invalidate any distribution of the account (resource "*",
+        # checkov CKV_AWS_111): only this one, here.
+        Aspects.of(provider).add(_InvalidationsOf(self.distribution.distribution_arn))
+        acknowledge(
+            provider,
+            "IAM5[Resource::*]",
+            "The invalidation statement's '*' is replaced by this distribution's ARN in the template (an "
+            "override, which cdk-nag does not read); tests/infra/test_production_readiness.py pins it.",
+        )
+        self._acknowledge_deployment_provider(provider)
 
-    def _acknowledge_deployment_provider(self) -> None:
+    def _acknowledge_deployment_provider(self, provider: IConstruct) -> None:
         """BucketDeployment's provider is a CDK singleton at stack level; its findings, with why."""
         stack = Stack.of(self)
-        provider = next(c for c in stack.node.children if c.node.id.startswith("Custom::CDKBucketDeployment"))
         cfn_bucket = self.bucket.node.default_child
         assert isinstance(cfn_bucket, s3.CfnBucket)
         bucket_arn = stack.get_logical_id(cfn_bucket)
@@ -171,7 +182,30 @@ class HostedClient(Construct):
                 "(and prunes old ones); its role is limited to those two buckets.",
             )
         acknowledge(provider, "L1", "CDK's BucketDeployment picks its provider's runtime; it runs only at deploy.")
+        acknowledge(
+            provider,
+            BASIC_EXECUTION_ROLE,
+            "CDK's BucketDeployment provider function (copies the client's files, at deploy); CDK creates its role.",
+        )
 
     @property
     def url(self) -> str:
         return f"https://{self.distribution.distribution_domain_name}/"
+
+
+@jsii.implements(IAspect)
+class _InvalidationsOf:
+    """Scopes the CloudFront invalidation statements of the policies below it to one distribution."""
+
+    def __init__(self, distribution_arn: str) -> None:
+        self.distribution_arn = distribution_arn
+
+    def visit(self, node: IConstruct) -> None:
+        if not isinstance(node, iam.CfnPolicy):
+            return
+        document = Stack.of(node).resolve(node.policy_document)
+        for index, statement in enumerate(document.get("Statement", [])):
+            actions = statement.get("Action")
+            actions = actions if isinstance(actions, list) else [actions]
+            if "cloudfront:CreateInvalidation" in actions and statement.get("Resource") == "*":
+                node.add_property_override(f"PolicyDocument.Statement.{index}.Resource", self.distribution_arn)

@@ -23,6 +23,7 @@ from infra.compliance import acknowledge
 from infra.handler_function import SERVICE_NAME
 
 PERIOD = Duration.minutes(5)
+RETRIED_ON_ERROR = {"Emit", "Publish"}  # the functions whose errors are retried, by Step Functions or Lambda
 TABLE_OPERATIONS = [
     dynamodb.Operation.GET_ITEM,
     dynamodb.Operation.PUT_ITEM,
@@ -62,8 +63,12 @@ class Monitoring(Construct):
         self._action = cw_actions.SnsAction(self.topic)
         self.alarms: list[cw.Alarm] = []
 
+        # A function error pages where it is a failure someone must look at: the routes and the
+        # authorizer. Emit and publish raise on purpose to be retried (TransientFault, FanoutIncomplete):
+        # what fails for good after the retries pages as DeadLetters, ExecutionsFailed, PublishFailures.
         for name, function in functions.items():
-            self._alarm(f"{name}Errors", function.metric_errors(period=PERIOD), f"the {name} function failed")
+            if name not in RETRIED_ON_ERROR:
+                self._alarm(f"{name}Errors", function.metric_errors(period=PERIOD), f"the {name} function failed")
         throttles = {f"t{i}": f.metric_throttles(period=PERIOD) for i, f in enumerate(functions.values())}
         self._alarm(
             "LambdaThrottles",
@@ -76,6 +81,13 @@ class Monitoring(Construct):
             "EmitServerErrors",
             self.app_metric("ManagementApiErrors"),
             "posting to a connection answered 5xx (the emit step retries)",
+        )
+        # A route that fails answers the client an `internal` error and returns normally, so Lambda's
+        # Errors metric never sees it: the handlers count it themselves.
+        self._alarm(
+            "RouteErrors",
+            self.app_metric("Errors"),
+            "a route failed for a customer: the client got an `internal` error, or $connect a 500",
         )
         for name, table in tables.items():
             self._alarm(
@@ -94,7 +106,8 @@ class Monitoring(Construct):
             "a backend's publish was refused or failed for good; the publish-failures queue says why",
         )
 
-        self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=f"OrderTracking-{stage}")
+        # Dashboard names are account-wide, not regional: the region keeps the same stage deployable in two.
+        self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=f"OrderTracking-{stage}-{Aws.REGION}")
         api = {"ApiId": api_id, "Stage": stage}
 
         def gateway_metric(name: str) -> cw.Metric:
@@ -102,10 +115,15 @@ class Monitoring(Construct):
 
         self.dashboard.add_widgets(
             self._graph(
-                "Connections and trackings", "ConnectionsOpened", "ConnectionsRefused", "TrackingsStarted", "TrackingsResumed"
+                "Connections and trackings",
+                "ConnectionsOpened",
+                "ConnectionsRefused",
+                "ConnectionsUnauthorized",
+                "TrackingsStarted",
+                "TrackingsResumed",
             ),
             self._graph("Events", "EventsEmitted", "EventsReplayed", "ConnectionsGone", "EmitsFenced", "EmitsRepeated"),
-            self._graph("Errors", "Errors", "ManagementApiErrors"),
+            self._graph("Errors", "Errors", "ManagementApiErrors", "EmitRetries"),
         )
         self.dashboard.add_widgets(
             self._graph("Live orders", "EventsPublished", "LiveEventsSent", "PublishesRepeated", "PublishesRefused"),

@@ -108,16 +108,28 @@ class RealtimeApi(Construct):
         self._management_acknowledged = False
 
     def grant_post_to_connections(self, grantee: iam.IGrantable) -> None:
-        """`POST @connections/{id}` on this stage (the connection ids exist only at run time)."""
-        self.stage.grant_management_api_access(grantee)
+        """`POST @connections/{id}` on this stage, and no other method (the handlers never GET or
+        DELETE a connection); the connection ids exist only at run time."""
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["execute-api:ManageConnections"],
+            resource_arns=[
+                Stack.of(self).format_arn(
+                    service="execute-api",
+                    resource=self.api.api_id,
+                    resource_name=f"{self.stage.stage_name}/POST/@connections/*",
+                )
+            ],
+        )
         if not self._management_acknowledged:
             stack = Stack.of(self)
             api_id = stack.get_logical_id(self._cfn_api())
             acknowledge(
                 stack,
                 f"IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<{api_id}>/"
-                f"{self.stage.stage_name}/*/@connections/*]",
-                "Connection ids are created at run time; the grant is limited to this API, this stage and the @connections path.",
+                f"{self.stage.stage_name}/POST/@connections/*]",
+                "Connection ids are created at run time; the grant is limited to this API, this stage, POST and "
+                "the @connections path.",
             )
             self._management_acknowledged = True
 

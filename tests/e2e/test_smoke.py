@@ -44,4 +44,4 @@ def test_make_smoke_passes_every_check_and_reports_timings(target, deployed_stac
 def test_make_smoke_fails_and_says_so_when_the_token_is_refused(target):
     result = make_smoke(f"URL={target.ws_url}", "TOKEN=not-a-token")
     assert result.returncode != 0
-    assert any(line.startswith("FAIL  connect with a valid token") and "401" in line for line in result.stdout.splitlines())
+    assert any(line.startswith("FAIL  connect with a valid token") and "403" in line for line in result.stdout.splitlines())

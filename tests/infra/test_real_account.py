@@ -120,6 +120,16 @@ def test_cloudfront_names_differ_by_region_and_stage(template, kind):
     assert all(region in name and f"OrderTracking-{stage}" in name for region, name in names.items())
 
 
+def test_the_dashboard_name_differs_by_region_and_stage(template):
+    """Dashboard names are account-wide: the same stage in a second region must not collide."""
+    (dashboard,) = resources(template, "AWS::CloudWatch::Dashboard").values()
+    (api,) = resources(template, "AWS::ApiGatewayV2::Api").values()
+    stage = api["Properties"]["Name"].removeprefix("order-tracking-")
+    names = {region: join_for_region(dashboard["Properties"]["DashboardName"], region, "x") for region in LONG_REGIONS}
+    assert len(set(names.values())) == len(LONG_REGIONS)
+    assert all(name == f"OrderTracking-{stage}-{region}" for region, name in names.items())
+
+
 def test_the_origin_access_control_name_fits_64_characters_for_the_longest_stage(configured):
     (oac,) = resources(configured, "AWS::CloudFront::OriginAccessControl").values()
     name = oac["Properties"]["OriginAccessControlConfig"]["Name"]

@@ -203,6 +203,13 @@ def test_config_refuses_delays_that_cannot_work(low, high):
         StackConfig("dev", low, high, "3.37.0", 100, 200, 24, 10).validate()
 
 
+@pytest.mark.parametrize(("rate", "burst"), [(0, 200), (300, 200), (100, 10**6)])
+def test_config_refuses_a_stage_throttle_that_cannot_be_right(rate, burst):
+    with pytest.raises(ValueError, match="docs/scale.md"):
+        StackConfig("dev", 3, 10, "3.37.0", rate, burst, 24, 10).validate()
+    StackConfig("dev", 3, 10, "3.37.0", 6200, 12400, 24, 10).validate()  # sized for 100,000 trackings
+
+
 def test_an_oidc_issuer_switches_the_authorizer_to_its_id_tokens(tmp_path):
     from local.synth import ensure_synth
 
