@@ -47,6 +47,7 @@ class StackConfig:
     alarm_email: str = ""  # set: alarms are also sent to this address (SNS email subscription)
     emit_reserved_concurrency: int = 0  # 0: none (the default in every stage: see validate())
     powertools_layer_arn: str = ""  # set: this layer instead of the one Powertools publishes for the locked version
+    canary: bool = False  # the smoke checks that need only the endpoint, every 5 minutes (infra/canary.py)
 
     @property
     def metrics_namespace(self) -> str:
@@ -81,6 +82,7 @@ class StackConfig:
             production=production,
             alarm_email=str(ctx("alarmEmail") or ""),
             emit_reserved_concurrency=int(ctx("emitReservedConcurrency") or 0),
+            canary=_flag(ctx("canary"), default=False),
         )
         config.validate()
         return config

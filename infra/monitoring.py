@@ -17,6 +17,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_synthetics as synthetics
 from constructs import Construct
 
 from infra.compliance import acknowledge
@@ -48,6 +49,7 @@ class Monitoring(Construct):
         publish_failures: sqs.Queue,
         api_id: str,
         alarm_email: str,
+        canary: synthetics.Canary | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.namespace = namespace
@@ -102,9 +104,20 @@ class Monitoring(Construct):
         )
         self._alarm(
             "PublishFailures",
-            publish_failures.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
-            "a backend's publish was refused or failed for good; the publish-failures queue says why",
+            # Minimum: the queue held a record at every sample of the period. A record read within
+            # minutes (the smoke check's own refused publish, deleted in seconds) pages no one.
+            publish_failures.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Minimum"),
+            "a backend's publish was refused or failed for good and its record has waited on the publish-failures "
+            "queue for a whole period; the queue says why",
         )
+        if canary is not None:
+            self._alarm(
+                "CanaryFailed",
+                canary.metric_success_percent(period=PERIOD, statistic="Minimum"),
+                "a run of the smoke canary failed: a check that needs only the endpoint failed (its log says which)",
+                threshold=100,
+                comparison=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
+            )
 
         # Dashboard names are account-wide, not regional: the region keeps the same stage deployable in two.
         self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=f"OrderTracking-{stage}-{Aws.REGION}")
@@ -179,14 +192,22 @@ class Monitoring(Construct):
     def _graph(self, title: str, *names: str) -> cw.GraphWidget:
         return cw.GraphWidget(title=title, left=[self.app_metric(n) for n in names], width=8)
 
-    def _alarm(self, construct_id: str, metric: cw.IMetric, description: str) -> None:
+    def _alarm(
+        self,
+        construct_id: str,
+        metric: cw.IMetric,
+        description: str,
+        *,
+        threshold: float = 1,
+        comparison: cw.ComparisonOperator = cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    ) -> None:
         alarm = cw.Alarm(
             self,
             construct_id,
             metric=metric,
-            threshold=1,
+            threshold=threshold,
             evaluation_periods=1,
-            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            comparison_operator=comparison,
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
             alarm_description=description,
         )

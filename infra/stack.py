@@ -10,6 +10,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.authentication import Authentication
+from infra.canary import SmokeCanary
 from infra.compliance import acknowledge_stack_findings
 from infra.config import StackConfig
 from infra.dead_letters import dead_letter_queue
@@ -150,6 +151,19 @@ class OrderTrackingStack(Stack):
         api.add_route("ping", ping, return_response=True)
         api.add_route("$default", default, return_response=True)
 
+        canary = (
+            SmokeCanary(
+                self,
+                "Canary",
+                websocket_url=api.stage.url,
+                signing_secret=auth.signing_secret,
+                min_delay_seconds=config.min_delay_seconds,
+                max_delay_seconds=config.max_delay_seconds,
+                removal_policy=removal,
+            ).canary
+            if config.canary
+            else None
+        )
         client = HostedClient(
             self,
             "Client",
@@ -184,6 +198,7 @@ class OrderTrackingStack(Stack):
             publish_failures=publishing.failures,
             api_id=api.api.api_id,
             alarm_email=config.alarm_email,
+            canary=canary,
         )
 
         self._outputs(
@@ -223,6 +238,7 @@ class OrderTrackingStack(Stack):
         CfnOutput(self, "ConnectionsEndpoint", value=api.connections_endpoint)
         CfnOutput(self, "StateMachineArn", value=workflow.state_machine.state_machine_arn)
         CfnOutput(self, "OrdersTableName", value=tables.orders.table_name)
+        CfnOutput(self, "ConnectionsTableName", value=tables.connections.table_name, description="make smoke reads it")
         CfnOutput(self, "SigningSecretArn", value=auth.signing_secret.secret_arn, description="make token reads it")
         CfnOutput(self, "DashboardName", value=monitoring.dashboard.dashboard_name)
         CfnOutput(self, "AlarmTopicArn", value=monitoring.topic.topic_arn, description="subscribe to be told of alarms")

@@ -199,8 +199,17 @@ class LocalMode:
             f"live orders: make publish ORDER=LV-2001 TYPE=order_created publishes on the bus {buses} (docs/publishing.md)",
         )
         if opts.announce:  # before the last READY line: whoever waits for it finds the file
-            announce(Running(os.getpid(), self.site.url, self.gateway.url, self.aws.endpoint))
+            announce(Running(os.getpid(), self.site.url, self.gateway.url, self.aws.endpoint, *self.delays()))
         self.console.log("READY", f"aws       {self.aws.endpoint} (moto: DynamoDB, Step Functions, SQS, EventBridge)")
+
+    def delays(self) -> tuple[int, int]:
+        """The bounds of the waits between events this run has: its flags', else the stack's."""
+        overrides = self.overrides()
+        (track_order,) = [f for f in self.stack.functions().values() if "MIN_DELAY_SECONDS" in f.environment]
+        return tuple(  # type: ignore[return-value]
+            int(overrides[name].value if name in overrides else track_order.environment[name])
+            for name in ("MIN_DELAY_SECONDS", "MAX_DELAY_SECONDS")
+        )
 
     def _queue_depths(self) -> dict[str, int]:
         """Each of the stack's queues: its messages visible now (CloudWatch's ApproximateNumberOfMessagesVisible)."""

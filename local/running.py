@@ -28,6 +28,8 @@ class Running:
     client: str
     websocket: str  # without a token
     aws: str
+    min_delay: int  # the delays it runs with (the stack's, or its --min-delay/--max-delay)
+    max_delay: int
 
 
 def running_file() -> Path:

@@ -50,3 +50,9 @@ def stack(cdk_out: Path) -> SynthesizedStack:
 def prod_cdk_out(tmp_path_factory) -> Path:
     """The same app synthesized for stage prod (production on: data kept, reserved concurrency)."""
     return ensure_synth(tmp_path_factory.mktemp("prod") / "cdk.out", context={"stage": "prod"})
+
+
+@pytest.fixture(scope="session")
+def canary_cdk_out(tmp_path_factory) -> Path:
+    """Stage dev synthesized with the smoke canary (`-c canary=true`)."""
+    return ensure_synth(tmp_path_factory.mktemp("canary") / "cdk.out", context={"canary": "true"})

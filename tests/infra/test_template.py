@@ -177,18 +177,21 @@ def test_no_aws_managed_policy_on_our_functions(raw):
     assert managed == []
 
 
-@pytest.mark.parametrize("stage", ["dev", "prod"])
+ASSEMBLIES = {"dev": "cdk_out", "prod": "prod_cdk_out", "dev-with-canary": "canary_cdk_out"}
+
+
+@pytest.mark.parametrize("stage", ASSEMBLIES)
 def test_cfn_lint_reports_no_errors_or_warnings(stage, request):
-    cdk_out = request.getfixturevalue("cdk_out" if stage == "dev" else "prod_cdk_out")
+    cdk_out = request.getfixturevalue(ASSEMBLIES[stage])
     templates = [str(p) for p in Path(cdk_out).glob("*.template.json")]
     cfn_lint = Path(sys.executable).with_name("cfn-lint")  # reads .cfnlintrc from the repository root
     result = subprocess.run([str(cfn_lint), *templates], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("stage", ["dev", "prod"])
+@pytest.mark.parametrize("stage", ASSEMBLIES)
 def test_cdk_nag_aws_solutions_has_no_unacknowledged_findings(stage, request):
-    cdk_out = request.getfixturevalue("cdk_out" if stage == "dev" else "prod_cdk_out")
+    cdk_out = request.getfixturevalue(ASSEMBLIES[stage])
     report = json.loads((Path(cdk_out) / "validation-report.json").read_text())
     (nag,) = [r for r in report["pluginReports"] if r["pluginName"] == "AwsSolutions"]
     assert nag["conclusion"] == "success"

@@ -102,3 +102,26 @@ def test_a_handlers_emf_line_feeds_the_store(stack):
     )
     watch.record_emf(line)
     assert value_of(by_name(stack, "RouteErrors"), watch.store, time.time()) == 2
+
+
+def test_a_publish_failure_record_pages_when_it_waits_a_whole_period_not_when_it_is_read_within_minutes(stack):
+    """The smoke check's own refused publish is on the queue for seconds; a real one waits for someone."""
+    alarm = by_name(stack, "PublishFailures")
+    assert alarm.metric is not None and (alarm.metric.stat, alarm.metric.period) == ("Minimum", 300)
+    queue = dict(alarm.metric.key[2])["QueueName"]
+    now = time.time()
+
+    def sampled(visible_at_age: dict[int, int]) -> MetricStore:
+        store = MetricStore()
+        for age in range(290, -1, -10):  # local mode samples every 10 s
+            store.add(
+                "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": queue}, visible_at_age.get(age, 0), at=now - age
+            )
+        return store
+
+    read_in_seconds = sampled({30: 1})
+    assert new_state(alarm, value_of(alarm, read_in_seconds, now))[0] == "OK"
+    waiting = sampled(dict.fromkeys(range(0, 300, 10), 1))
+    assert new_state(alarm, value_of(alarm, waiting, now))[0] == "ALARM"
+    arrived_a_minute_ago = sampled(dict.fromkeys(range(0, 60, 10), 1))
+    assert new_state(alarm, value_of(alarm, arrived_a_minute_ago, now))[0] == "OK"  # pages once it has waited a period
