@@ -17,7 +17,8 @@ import json
 import sys
 from dataclasses import asdict
 
-from smoke.checks import Options, Result, run_all
+from smoke.results import Options, Result
+from smoke.suite import run_all
 from smoke.target import DEFAULT_DELAYS, Target
 
 

@@ -12,10 +12,9 @@ import asyncio
 import os
 from typing import Any
 
-from smoke.checks import Options, Result, complete_random_and_gaps, refusals, resume, switch_and_unknown
+from smoke.results import Options
+from smoke.suite import ENDPOINT_CHECKS, run_checks
 from smoke.target import Target
-
-ENDPOINT_CHECKS = (complete_random_and_gaps, switch_and_unknown, resume, refusals)
 
 
 class CanaryFailed(Exception):
@@ -35,13 +34,8 @@ def target_from_environment() -> Target:
     )
 
 
-async def run_checks(target: Target, options: Options) -> list[Result]:
-    found = await asyncio.gather(*(check(target, options) for check in ENDPOINT_CHECKS))
-    return [result for results in found for result in results]
-
-
 def handler(event: Any = None, context: Any = None) -> str:
-    results = asyncio.run(run_checks(target_from_environment(), Options()))
+    results = asyncio.run(run_checks(target_from_environment(), Options(), ENDPOINT_CHECKS))
     for result in results:
         print(f"{result.status} {result.name} {result.seconds:.2f} s {result.detail}")
     failed = [r for r in results if r.status == "FAIL"]

@@ -1,8 +1,6 @@
-"""The smoke checks: each connects as a customer would (or reads the stack as its operator would) and
+"""The checks that need only the endpoint and tokens: each connects as a customer's client would and
 says PASS, FAIL or SKIP, with timings. Times are this machine's: when a frame arrived, never when the
 server says it sent it. docs/operations.md says what each check proves and what it does not.
-
-The checks run concurrently, each on connections of its own; the alarm check runs last.
 """
 
 from __future__ import annotations
@@ -11,46 +9,16 @@ import asyncio
 import math
 import statistics
 import time
-import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import websockets
 
+from smoke.results import Options, Result, skip, verdict
 from smoke.session import OPEN_TIMEOUT, Session, events, gap_problems, sequence_problems
-from smoke.target import DEMO_CUSTOMER_ID, Target, seed_orders, with_token
+from smoke.target import Target, seed_orders, with_token
 
 MAX_FALSE_FAILURE = 1e-4  # the random-gaps check fails an honest service less often than this
 MIN_GAPS = 8
-
-
-@dataclass
-class Options:
-    first_event_limit: float = 1.0  # seconds from track_order to the first event, on a warm connection
-    slack: float = 2.0  # seconds a gap may exceed the longest delay (cold starts, the network)
-
-
-@dataclass
-class Result:
-    name: str
-    status: str  # PASS, FAIL or SKIP
-    seconds: float
-    detail: str = ""
-    timings: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def passed(self) -> bool:
-        return self.status == "PASS"
-
-
-def verdict(name: str, started: float, problems: list[str], detail: str, timings: dict[str, Any] | None = None) -> Result:
-    seconds = round(time.monotonic() - started, 2)
-    return Result(name, "FAIL" if problems else "PASS", seconds, "; ".join(problems) or detail, timings or {})
-
-
-def skip(name: str, why: str) -> Result:
-    return Result(name, "SKIP", 0.0, why)
 
 
 def cycle_seconds(target: Target, options: Options, events_after_first: int) -> float:
@@ -269,43 +237,4 @@ async def refusals(target: Target, options: Options) -> list[Result]:
         status = await handshake_status(url)
         problems = [] if status in allowed else [f"HTTP {status}, expected {' or '.join(map(str, allowed))}"]
         results.append(verdict(name, started, problems, f"HTTP {status}"))
-    return results
-
-
-# -- what a run is made of ----------------------------------------------------------------------
-
-Check = Callable[[Target, Options], Awaitable[list[Result]]]
-
-
-def checks() -> list[Check]:
-    """Every check but the last: run concurrently."""
-    from smoke import stack_checks
-
-    return [
-        complete_random_and_gaps,
-        switch_and_unknown,
-        resume,
-        refusals,
-        stack_checks.disconnect,
-        stack_checks.live_orders,
-        stack_checks.hosted_client,
-    ]
-
-
-async def run_all(target: Target, options: Options | None = None) -> list[Result]:
-    from smoke import stack_checks
-
-    options = options or Options()
-    started = time.monotonic()
-    try:
-        await (await Session.open(target.url())).close()
-    except Exception as error:  # any failure to connect is the answer
-        return [Result("connect", "FAIL", round(time.monotonic() - started, 2), f"{type(error).__name__}: {error}")]
-    results = [Result("connect", "PASS", round(time.monotonic() - started, 2), f"as {DEMO_CUSTOMER_ID}")]
-    for found in await asyncio.gather(*(check(target, options) for check in checks()), return_exceptions=True):
-        if isinstance(found, BaseException):
-            results.append(Result(f"error-{uuid.uuid4().hex[:4]}", "FAIL", 0.0, f"{type(found).__name__}: {found}"))
-        else:
-            results.extend(found)
-    results.extend(await stack_checks.no_alarm(target, options))
     return results

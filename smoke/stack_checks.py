@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from botocore.exceptions import ClientError
 
 from publish.statuses import status_change
-from smoke.checks import Options, Result, skip, verdict
+from smoke.results import Options, Result, skip, verdict
 from smoke.session import OPEN_TIMEOUT, Session, answered_since, at_least_events, events, sequence_problems
 from smoke.target import Target
 

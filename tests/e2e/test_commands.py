@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import time
 import pytest
 
 from local.synth import ROOT
+from tests.support.make import make
 
 pytestmark = pytest.mark.e2e
 
@@ -42,13 +42,7 @@ def console_line(local_mode, pattern: str, after: int, timeout: float = 15) -> s
 
 
 def test_make_dev_passes_args_through_to_local_mode():
-    shown = subprocess.run(
-        [shutil.which("make") or "make", "-n", "dev", "ARGS=--min-delay 1 --max-delay 2"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    shown = make("-n", "dev", "ARGS=--min-delay 1 --max-delay 2", check=True)
     assert shown.stdout.strip().splitlines()[-1].endswith("-m local run --min-delay 1 --max-delay 2")
 
 

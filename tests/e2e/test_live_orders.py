@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import subprocess
 import time
 import uuid
@@ -14,10 +13,10 @@ import uuid
 import pytest
 
 from local.aws_services import local_client
-from local.synth import ROOT
 from publish.backend import Backend
 from publish.statuses import status_change
 from tests.support.aio import run
+from tests.support.make import make
 from tests.support.ws_client import TrackingClient
 
 
@@ -198,8 +197,7 @@ def test_switching_away_from_a_live_order_stops_its_frames(target, publisher, ba
 
 
 def make_publish(*variables: str) -> subprocess.CompletedProcess:
-    make = shutil.which("make") or "make"
-    return subprocess.run([make, "-s", "publish", *variables], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    return make("-s", "publish", *variables, timeout=120)
 
 
 def test_make_publish_publishes_to_local_mode_and_refuses_what_is_no_publish(local_mode, target):

@@ -6,11 +6,10 @@ test_smoke_conformance.py's."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from urllib.parse import unquote
 
-from local.synth import ROOT
+from tests.support.make import make
 
 ENDPOINT_CHECKS = [
     "connect",
@@ -28,8 +27,7 @@ NEEDS_THE_STACK = ["refused-expired", "disconnect", "live-order", "foreign-live-
 
 
 def make_smoke(*variables: str) -> subprocess.CompletedProcess:
-    make = shutil.which("make") or "make"
-    return subprocess.run([make, "-s", "smoke", *variables], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    return make("-s", "smoke", *variables)
 
 
 def endpoint_and_token(target, *more: str) -> list[str]:

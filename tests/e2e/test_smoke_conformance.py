@@ -17,7 +17,9 @@ from local.launcher import LocalModeProcess
 from local.running import Running, find
 from local.template import REGION, SynthesizedStack
 from local.tokens import local_signing_secret, mint
-from smoke.checks import Options, Result, gaps_needed, run_all
+from smoke.checks import gaps_needed
+from smoke.results import Options, Result
+from smoke.suite import run_all
 from smoke.target import Target
 from tests.e2e.test_smoke import make_smoke
 from tests.support.aio import run
@@ -160,12 +162,12 @@ def test_the_canary_passes_against_local_mode(own_local_mode, canary_cdk_out, tm
     status, output = run(call(*canary_run(own_local_mode, canary_cdk_out, tmp_path, own_local_mode.websocket)))
     assert status == 0, output
     passed = [line.split()[1] for line in output.splitlines() if line.startswith("PASS ")]
-    assert set(passed) == {"complete", "gaps", "random", "first-event", "switch", "unknown-order", "resume"} | {
+    assert set(passed) == {"connect", "complete", "gaps", "random", "first-event", "switch", "unknown-order", "resume"} | {
         "refused-no-token",
         "refused-wrong-signature",
         "refused-expired",
     }
-    assert "10 checks, none failed" in output
+    assert "11 checks, none failed" in output
 
 
 def test_the_canary_run_fails_when_the_service_drops_an_event(own_local_mode, canary_cdk_out, tmp_path):

@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 
 from local.synth import ROOT, is_stale, local_stack_name
+from tests.support.make import make
 
 
 def make_dry_run(*args: str) -> str:
-    done = subprocess.run([shutil.which("make") or "make", "-n", *args], cwd=ROOT, capture_output=True, text=True, check=True)
-    return done.stdout
+    return make("-n", *args, check=True).stdout
 
 
 def test_each_stage_synthesizes_into_its_own_directory():
