@@ -26,7 +26,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from order_tracking import deadline
+from order_tracking.observability import logger
 from order_tracking.store import LeaseHeld, LeaseState, TrackingStore
 
 # A post takes well under a second; the lease outlasts the longest a post can take by design (one
@@ -146,7 +149,17 @@ def holding(store: TrackingStore, tracking_id: str, connection_id: str | None, t
         yield lease
     finally:
         sent = (connection_id, lease.has_seq) if connection_id is not None and lease.has_seq > has_seq else None
+        _release(store, tracking_id, token, sent)
+
+
+def _release(store: TrackingStore, tracking_id: str, token: str, sent: tuple[str, int] | None) -> None:
+    """Release the lease; a fault here is a crashed holder's case: the lease expires by itself within
+    LEASE_MS, and what was posted has landed. Only the record of it is lost (a retried emit may then
+    post its event again, which the client drops by eventId), not the request that posted it."""
+    try:
         store.release_send_lease(tracking_id, token, sent)
+    except (BotoCoreError, ClientError, deadline.OutOfTime) as error:
+        logger.warning("send lease not released: it expires by itself", extra={"error": str(error)})
 
 
 @contextmanager

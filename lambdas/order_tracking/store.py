@@ -315,20 +315,22 @@ class TrackingStore:
     def attach_tracking(
         self, tracking_id: str, connection_id: str, customer_id: str, *, after_seq: int, lease: tuple[str, int], now_ms: int
     ) -> Tracking | None:
-        """Re-point a customer's tracking to a new connection, which has its events up to `after_seq`,
+        """Re-point a customer's live tracking to a new connection, which has its events up to `after_seq`,
         and take its send lease (`lease` = token, until) to replay the rest, in one write. Returns it
-        with every stored event; None if it is not the customer's. Raises LeaseHeld while a post to the
-        previous connection is in flight."""
+        with every stored event; None if it is not the customer's, or ended. Raises LeaseHeld while a
+        post to the previous connection is in flight."""
         result, old = update_or_old(
             self.trackings,
             Key={"trackingId": tracking_id},
             UpdateExpression=(
                 "SET connectionId = :c, sentConnection = :c, sentSeq = :after, leaseToken = :token, leaseUntil = :until"
             ),
-            ConditionExpression=f"customerId = :customer AND {LEASE_FREE}",
+            ConditionExpression=f"customerId = :customer AND #state = :live AND {LEASE_FREE}",
+            ExpressionAttributeNames={"#state": "state"},
             ExpressionAttributeValues={
                 ":c": connection_id,
                 ":customer": customer_id,
+                ":live": TrackingState.LIVE,
                 ":after": after_seq,
                 ":token": lease[0],
                 ":until": lease[1],
@@ -339,7 +341,7 @@ class TrackingStore:
         )
         if result is not None:
             return Tracking.from_item(result["Attributes"])
-        if old is None or old.get("customerId") != customer_id:
+        if old is None or old.get("customerId") != customer_id or old.get("state") != TrackingState.LIVE:
             return None
         raise LeaseHeld(int(old.get("leaseUntil", 0)))
 

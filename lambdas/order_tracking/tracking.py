@@ -25,7 +25,7 @@ from order_tracking.observability import Metric, count, logger
 from order_tracking.protocol import ErrorCode, ProtocolError, order_event_frame, stream_of
 from order_tracking.send_lease import Lease, holding, lease_for, new_token, now_ms, send_lease, wait_while_held
 from order_tracking.settings import TrackingSettings
-from order_tracking.store import AppendRefused, CurrentTracking, Order, OvertakenRequest, Tracking, TrackingStore
+from order_tracking.store import AppendRefused, CurrentTracking, Order, OvertakenRequest, Tracking, TrackingState, TrackingStore
 
 if TYPE_CHECKING:  # emit never parses a request: it does not import the parse (cold start)
     from order_tracking.track_order_request import TrackOrder
@@ -172,6 +172,9 @@ def _resume(store: TrackingStore, request: TrackOrder, connection_id: str, custo
         return False
     if known.expires_at and known.expires_at < int(now().timestamp()):
         logger.info("resume refused: expired tracking", extra={"resume_tracking_id": resume.trackingId})
+        return False
+    if known.state != TrackingState.LIVE:  # no execution emits for it any more: its client would wait forever
+        logger.info("resume refused: ended tracking", extra={"resume_tracking_id": resume.trackingId})
         return False
     # The connection first, then the tracking: the previous tracking is fenced once its post in flight
     # has landed; then the re-attachment takes this tracking's lease (after any post of it to the old

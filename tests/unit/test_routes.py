@@ -224,3 +224,40 @@ def test_a_connect_that_cannot_store_the_connection_refuses_the_handshake(routes
 
     monkeypatch.setattr(TrackingStore, "put_connection", unavailable)
     assert routes.call("$connect", "conn-x") == {"statusCode": 500}
+
+
+def test_resume_of_an_ended_tracking_starts_a_new_one_that_runs_to_its_end(routes, aws):
+    """A tracking ends when its connection moves on (or its start failed after its first event): no
+    execution emits for it any more. Re-attaching it would leave the client waiting for events that
+    never come, so a resume of it starts a new tracking, as for an unknown one."""
+    client = routes.connect("conn-a")
+    routes.track("conn-a", "ZX-1001")
+    ended = current_tracking(aws, "conn-a")
+    routes.track("conn-a", "ZX-1003")  # ends ZX-1001's tracking
+    assert table(aws, "TRACKINGS_TABLE").get_item(Key={"trackingId": ended})["Item"]["state"] == "ended"
+
+    routes.track("conn-a", "ZX-1001", resume={"trackingId": ended, "afterSeq": 1})
+    fresh = current_tracking(aws, "conn-a")
+    assert fresh != ended
+    assert [(f["trackingId"], f["seq"]) for f in client.wait_for(3)][-1] == (fresh, 1)
+    assert emit_step(aws, fresh, 2) == "sent"
+    assert emit_step(aws, ended, 2) == "superseded"
+
+
+def test_a_failed_lease_release_after_the_first_post_still_starts_the_tracking(routes, aws, monkeypatch):
+    """Releasing the send lease is the holder's clean-up; the lease expires by itself. A DynamoDB fault on
+    it (after botocore's retry) must not turn a delivered first event into an `internal` error and an
+    ended tracking."""
+    from botocore.exceptions import ClientError
+    from order_tracking.store import TrackingStore
+
+    def unavailable(self, *args, **kwargs):
+        raise ClientError({"Error": {"Code": "InternalServerError"}, "ResponseMetadata": {"HTTPStatusCode": 500}}, "UpdateItem")
+
+    client = routes.connect("conn-a")
+    monkeypatch.setattr(TrackingStore, "release_send_lease", unavailable)
+    assert routes.track("conn-a", "ZX-1001") == {"statusCode": 200}
+    tracking_id = current_tracking(aws, "conn-a")
+    assert [f["seq"] for f in client.wait_for(1)] == [1]
+    assert table(aws, "TRACKINGS_TABLE").get_item(Key={"trackingId": tracking_id})["Item"]["state"] == "live"
+    assert [e["seq"] for e in execution_input(aws, tracking_id)["events"]] == [2, 3, 4]
