@@ -3,7 +3,7 @@ environment the Makefile sets for every command: jsii's Node banner silenced, no
 
 import os
 
-from local.synth import SYNTH_ENV
+from local.template.synth import SYNTH_ENV
 
 for _name, _value in SYNTH_ENV.items():
     os.environ.setdefault(_name, _value)

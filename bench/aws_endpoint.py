@@ -1,6 +1,6 @@
-"""One AWS call's round trip to local mode's AWS endpoint (local/wsgi_server.py serving moto's
+"""One AWS call's round trip to local mode's AWS endpoint (local/aws/wsgi_server.py serving moto's
 DynamoDB), with and without Nagle's algorithm on the endpoint's sockets, and the endpoint's memory per
-call with and without moto recording every model instance (local/moto_patches.py).
+call with and without moto recording every model instance (local/aws/moto_patches.py).
 
     python -m bench.aws_endpoint [--calls 1200]
 
@@ -24,9 +24,9 @@ from moto.core import common_models
 from moto.moto_server.werkzeug_app import create_backend_app
 
 from bench.process_usage import rss_mb
-from local import moto_patches, wsgi_server
-from local.aws_services import local_client
-from local.synth import ROOT
+from local.aws import moto_patches, wsgi_server
+from local.aws.services import local_client
+from local.template.synth import ROOT
 
 RESULTS = ROOT / "bench" / "results"
 

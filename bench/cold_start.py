@@ -22,8 +22,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from local.synth import ROOT, ensure_synth
-from local.template import SynthesizedStack
+from local.template.stack import SynthesizedStack
+from local.template.synth import ROOT, ensure_synth
 
 RESULTS = ROOT / "bench" / "results"
 ENV = {

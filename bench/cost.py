@@ -37,9 +37,9 @@ from bench import prices
 from bench.dynamodb_capacity import CapacityMeter
 from bench.executions import executions_by_name, history
 from bench.load import SEED_LENGTHS
-from local.run import LocalMode, LocalOptions
-from local.synth import ROOT
-from local.tokens import with_token
+from local.cli.run import LocalMode, LocalOptions
+from local.cli.tokens import with_token
+from local.template.synth import ROOT
 
 RESULTS = ROOT / "bench" / "results"
 MILLION = 1_000_000

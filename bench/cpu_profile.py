@@ -16,14 +16,14 @@ from typing import Any
 
 RATE = 100  # samples per second
 PARTS = [
-    ("IAM and SigV4 checks", ("local/iam", "local/sigv4")),
+    ("IAM and SigV4 checks", ("local/iam/",)),
     ("moto DynamoDB", ("moto/dynamodb",)),
     ("moto Step Functions (interpreter, API)", ("moto/stepfunctions",)),
     ("moto SQS, Secrets Manager, core", ("moto/",)),
-    ("Lambda invoke: dispatch to workers", ("local/lambda_runtime", "concurrent/futures", "multiprocessing")),
+    ("Lambda invoke: dispatch to workers", ("local/runtime/", "concurrent/futures", "multiprocessing")),
     ("boto3/botocore clients (interpreter's calls)", ("botocore", "boto3")),
-    ("WebSocket gateway", ("local/websocket", "local/http_front", "websockets/")),
-    ("HTTP serving of the AWS endpoint", ("local/wsgi_server", "werkzeug", "socketserver", "http/server")),
+    ("WebSocket gateway", ("local/gateway/", "websockets/")),
+    ("HTTP serving of the AWS endpoint", ("local/aws/wsgi_server", "werkzeug", "socketserver", "http/server")),
 ]
 
 

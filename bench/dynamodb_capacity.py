@@ -28,8 +28,8 @@ from typing import Any
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 
-from local.aws_services import is_handler_dynamodb_call
-from local.template import REGION
+from local.aws.services import is_handler_dynamodb_call
+from local.template.names import REGION
 
 INDEX_ENTRY_OVERHEAD = 100  # bytes DynamoDB adds per index item
 WRITES = {"PutItem", "UpdateItem", "DeleteItem"}

@@ -29,9 +29,9 @@ import websockets
 from bench import prices
 from bench.cost import CostRun, _label, metered_local_mode
 from bench.latency import _raise_open_file_limit, percentiles_ms
-from local.run import LocalMode
-from local.synth import ROOT
-from local.tokens import with_token
+from local.cli.run import LocalMode
+from local.cli.tokens import with_token
+from local.template.synth import ROOT
 from publish.backend import Backend
 from publish.statuses import status_change
 

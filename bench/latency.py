@@ -32,8 +32,8 @@ from typing import Any
 
 from bench.load import ClientRecord, generate
 from bench.targets import LocalModeTarget, ReferenceServer
-from local.synth import ROOT
-from local.tokens import DEMO_CUSTOMER_ID, local_signing_secret, mint, with_token
+from local.cli.tokens import DEMO_CUSTOMER_ID, local_signing_secret, mint, with_token
+from local.template.synth import ROOT
 
 RESULTS = ROOT / "bench" / "results"
 PERCENTILES = (50, 95, 99)

@@ -36,8 +36,8 @@ from bench.latency import RESULTS, _raise_open_file_limit, percentiles_ms
 from bench.load import SEED_LENGTHS, ClientRecord, run_client
 from bench.process_usage import cpu_by_process, rss_by_kind
 from bench.targets import LocalModeTarget
-from local.dynamodb_process import PROCESS_NAME
-from local.tokens import DEMO_CUSTOMER_ID, local_signing_secret, mint, with_token
+from local.aws.dynamodb_process import PROCESS_NAME
+from local.cli.tokens import DEMO_CUSTOMER_ID, local_signing_secret, mint, with_token
 
 CYCLE_SECONDS = 90  # the longest one tracking cycle of a client may take
 # Local mode's processes by name: moto's DynamoDB; the rest ("others") are Lambda workers and

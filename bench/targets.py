@@ -20,9 +20,9 @@ from typing import Any
 
 from bench.executions import executions_by_name, history
 from bench.process_usage import Usage, usage_of
-from local.aws_services import local_client
-from local.launcher import LocalModeProcess
-from local.synth import ROOT
+from local.aws.services import local_client
+from local.cli.launcher import LocalModeProcess
+from local.template.synth import ROOT
 
 # (trackingId, seq) -> epoch seconds at which the server meant to send that event
 Schedule = dict[tuple[str, int], float]

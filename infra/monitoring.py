@@ -2,7 +2,7 @@
 sent to an SNS topic (and to an email address when `alarmEmail` is set in context).
 
 The application metrics are the handlers' Powertools metrics (EMF) in the stage's namespace, with
-the dimension `service` = order-tracking; their names are lambdas/order_tracking/observability.py's.
+the dimension `service` = order-tracking; their names are lambdas/order_tracking/runtime/observability.py's.
 """
 
 from __future__ import annotations

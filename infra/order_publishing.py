@@ -27,7 +27,7 @@ from constructs import Construct
 
 from infra.dead_letters import dead_letter_queue
 
-# The publish's detail-type (lambdas/order_tracking/publish_request.py's DETAIL_TYPE:
+# The publish's detail-type (lambdas/order_tracking/wire/publish.py's DETAIL_TYPE:
 # tests/infra/test_shared_names.py proves the copies equal).
 DETAIL_TYPE = "Order Status Changed"
 ASYNC_RETRIES = 2  # Lambda's retries of a failed invocation (its default, made explicit)

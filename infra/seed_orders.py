@@ -17,12 +17,15 @@ from constructs import Construct
 from infra.compliance import BASIC_EXECUTION_ROLE, acknowledge
 from infra.seed_data import load_seed_orders
 
+SIMULATED = "simulated"  # the item's kind, as the handlers read it (order_tracking/orders/catalog.py)
+
 
 def order_item(order_id: str, customer_id: str, events: list[dict[str, str]]) -> dict[str, Any]:
     """An order as a DynamoDB item in the low-level (typed) JSON that PutItem takes."""
     return {
         "orderId": {"S": order_id},
         "customerId": {"S": customer_id},
+        "kind": {"S": SIMULATED},
         "events": {"L": [{"M": {k: {"S": v} for k, v in event.items()}} for event in events]},
     }
 

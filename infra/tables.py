@@ -18,8 +18,8 @@ CONNECTIONS_BY_CUSTOMER = "byCustomer"
 
 
 class Tables(Construct):
-    """The four tables. Key names are part of the handlers' contract (lambdas/order_tracking/store.py
-    and live_store.py)."""
+    """The four tables. Key names are part of the handlers' contract (the stores of lambdas/order_tracking:
+    connections/store.py, simulated/trackings.py, orders/catalog.py, live/streams.py, live/watchers.py)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, production: bool) -> None:
         super().__init__(scope, construct_id)
@@ -55,7 +55,7 @@ class Tables(Construct):
                 "(-c production=true, default for stage prod) turns point-in-time recovery on.",
             )
 
-    # Least privilege: each handler gets the calls it makes (lambdas/order_tracking/store.py), on the
+    # Least privilege: each handler gets the calls it makes (the stores of lambdas/order_tracking), on the
     # tables it touches.
     def grant_connect(self, grantee: iam.IGrantable) -> None:
         self.connections.grant(grantee, "dynamodb:PutItem", "dynamodb:Query")

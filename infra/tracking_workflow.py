@@ -39,7 +39,7 @@ from infra.compliance import acknowledge
 SUPERSEDED_ERROR = "Tracking.Superseded"
 # Names the emit handler uses (lambdas/ is runtime code, not imported here):
 # tests/infra/test_shared_names.py proves these copies equal handlers.emit.TransientFault and
-# order_tracking.tracking.EmitOutcome.SUPERSEDED.
+# order_tracking.simulated.lifecycle.EmitOutcome.SUPERSEDED.
 TRANSIENT_ERROR = "TransientFault"  # throttling, 5xx, out of time, a lease still held: the emit says so itself
 SUPERSEDED_OUTCOME = "superseded"
 # Every failure of an emit that retrying may cure, in one retrier (so its worst case is one sum): the
@@ -56,7 +56,7 @@ RETRIED_ERRORS = [
     "Sandbox.Timedout",
 ]
 EMIT_RETRIES = 4  # after the first attempt; waits of at most 1, 2, 4 and 4 s (full jitter)
-EMIT_TIMEOUT_SECONDS = 12  # its wait for a send lease ends at its deadline (lambdas/order_tracking/deadline.py)
+EMIT_TIMEOUT_SECONDS = 12  # its wait for a send lease ends at its deadline (lambdas/order_tracking/runtime/deadline.py)
 VENDED_LOGS_PREFIX = "/aws/vendedlogs/states/"
 
 

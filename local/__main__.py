@@ -6,10 +6,10 @@ import argparse
 import asyncio
 import sys
 
-from local.lambda_runtime import ImportFailed
-from local.run import LocalOptions, PortInUse, serve
+from local.cli.run import LocalOptions, PortInUse, serve
+from local.runtime.workers import ImportFailed
 
-MIN_RETENTION_SECONDS = 60  # the handlers' own minimum (order_tracking.settings, which this module does not import)
+MIN_RETENTION_SECONDS = 60  # the handlers' own minimum (order_tracking.runtime.settings, which this module does not import)
 DEFAULT_CLIENT_URL = "http://127.0.0.1:8000/"  # --web-port's default
 
 
@@ -21,8 +21,8 @@ def _non_negative(value: str) -> int:
 
 
 def _print_token(args: argparse.Namespace) -> None:
-    from local.running import find
-    from local.tokens import deployed_token, local_signing_secret, mint, with_token
+    from local.cli.running import find
+    from local.cli.tokens import deployed_token, local_signing_secret, mint, with_token
 
     if args.deployed:
         token, url = deployed_token(args.deployed, args.customer, args.ttl)

@@ -22,10 +22,10 @@ import uuid
 
 from botocore.exceptions import BotoCoreError
 
-from local.synth import ROOT
+from local.template.synth import ROOT
 
 sys.path.insert(0, str(ROOT / "lambdas"))
-from order_tracking.publish_request import PublishRefused, parse_publish  # noqa: E402
+from order_tracking.wire.publish import PublishRefused, parse_publish  # noqa: E402
 
 from publish.backend import Backend  # noqa: E402
 from publish.statuses import status_change  # noqa: E402
@@ -39,9 +39,9 @@ def _backend(stack: str | None, aws_url: str | None) -> Backend:
     make dev (LookupError when none runs)."""
     if stack:
         return Backend.of_deployed_stack(stack, source=SOURCE)
-    from local.running import NOT_RUNNING, find
-    from local.synth import ensure_synth
-    from local.template import SynthesizedStack
+    from local.cli.running import NOT_RUNNING, find
+    from local.template.stack import SynthesizedStack
+    from local.template.synth import ensure_synth
 
     if aws_url is None:
         running = find()

@@ -10,12 +10,13 @@ import sys
 import time
 from typing import Any, NamedTuple
 
-from local.aws_services import local_client
-from local.synth import ROOT
-from local.template import SynthesizedStack, queue_url
+from local.aws.services import local_client
+from local.template.names import queue_url
+from local.template.stack import SynthesizedStack
+from local.template.synth import ROOT
 
 sys.path.insert(0, str(ROOT / "lambdas"))
-from order_tracking.publish_request import DETAIL_TYPE  # noqa: E402
+from order_tracking.wire.publish import DETAIL_TYPE  # noqa: E402
 
 SOURCE = "shop.backend"
 REFUSAL_PEEK_SECONDS = 2

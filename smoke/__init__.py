@@ -2,7 +2,7 @@
 `make smoke STACK=OrderTracking-dev` for a deployed stack, or against a running `make dev`; the checks
 that need only the endpoint also run as the stack's CloudWatch Synthetics canary (smoke/canary.py).
 
-Tokens are minted with the handlers' own code (order_tracking.tokens): in the repository it is under
+Tokens are minted with the handlers' own code (order_tracking.connections.tokens): in the repository it is under
 lambdas/, in the canary's bundle beside this package."""
 
 import sys

@@ -35,8 +35,8 @@ def _target(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Target
         return Target.with_token(args.url, args.token, *delays)
     if args.client_url:
         return Target.from_client_config(args.client_url, *delays)
-    from local.running import NOT_RUNNING, find
-    from local.tokens import local_signing_secret
+    from local.cli.running import NOT_RUNNING, find
+    from local.cli.tokens import local_signing_secret
 
     running = find()
     if running is None:

@@ -22,7 +22,7 @@ from smoke.session import OPEN_TIMEOUT, Session, answered_since, at_least_events
 from smoke.target import Target
 
 SOURCE = "order-tracking.smoke"
-DETAIL_TYPE = "Order Status Changed"  # lambdas/order_tracking/publish_request.py's, which the stack's rule matches
+DETAIL_TYPE = "Order Status Changed"  # lambdas/order_tracking/wire/publish.py's, which the stack's rule matches
 CLEANUP_SECONDS = 10
 LIVE_EVENT_SECONDS = 10  # from a publish to its event at a watcher: EventBridge, a cold publish function, the fan-out
 LIVE_TYPES = ["order_created", "order_processing", "order_sent"]

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 import jwt
-from order_tracking.tokens import mint
+from order_tracking.connections.tokens import mint
 
 from infra.seed_data import load_seed_orders
 
@@ -126,12 +126,13 @@ class Target:
 
     @classmethod
     def from_local_mode(cls, name: str, running: Any, secret: str) -> Target:
-        """A running local mode (local/running.py's record of it): its endpoints, its AWS side signed as
+        """A running local mode (local/cli/running.py's record of it): its endpoints, its AWS side signed as
         its administrator, tokens minted with its key, and the delays it runs with."""
-        from local.aws_services import local_client
-        from local.cloudwatch import alarms_of
-        from local.synth import ensure_synth
-        from local.template import SynthesizedStack, queue_url
+        from local.aws.cloudwatch import alarms_of
+        from local.aws.services import local_client
+        from local.template.names import queue_url
+        from local.template.stack import SynthesizedStack
+        from local.template.synth import ensure_synth
 
         synthesized = SynthesizedStack.load(ensure_synth())
         (connections,) = [t.name for t in synthesized.tables() if t.name.startswith("TablesConnections")]

@@ -24,8 +24,8 @@ os.environ.update(
     }
 )
 
-from local.synth import ensure_synth  # noqa: E402
-from local.template import SynthesizedStack  # noqa: E402
+from local.template.stack import SynthesizedStack  # noqa: E402
+from local.template.synth import ensure_synth  # noqa: E402
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -33,9 +33,10 @@ if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and not os.environ.get("OIDC_ISSUE
 
 from typing import Any  # noqa: E402 - after the line above, which must come before PyJWT is imported
 
-from order_tracking import deadline, settings, tokens  # noqa: E402
-from order_tracking.observability import Metric, count, logger, metrics  # noqa: E402
-from order_tracking.settings import TokenSettings  # noqa: E402
+from order_tracking.connections import tokens  # noqa: E402
+from order_tracking.runtime import deadline, settings  # noqa: E402
+from order_tracking.runtime.observability import Metric, count, logger, metrics  # noqa: E402
+from order_tracking.runtime.settings import TokenSettings  # noqa: E402
 
 SETTINGS = (TokenSettings,)
 REFUSED_PRINCIPAL = "unauthorized"
@@ -67,7 +68,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             jwks = tokens.jwks_client(config.oidc.jwks_url)
             customer_id = tokens.customer_of_oidc(token, config.oidc.issuer, config.oidc.audience, jwks)
         else:
-            customer_id = tokens.customer_of(token, tokens.signing_secret())
+            customer_id = tokens.customer_of(token, tokens.signing_secret(config.signing_secret_id))
     except tokens.TokenRefused as refused:
         logger.info("token refused", extra={"reason": refused.reason})
         count(Metric.CONNECTIONS_UNAUTHORIZED)

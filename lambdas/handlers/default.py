@@ -2,8 +2,8 @@
 
 from typing import Any
 
-from order_tracking.protocol import classify_unrouted
-from order_tracking.routes import websocket_route
+from order_tracking.connections.routes import websocket_route
+from order_tracking.wire.frames import classify_unrouted
 
 SETTINGS = ()  # reads no configuration of the stack
 

@@ -4,8 +4,8 @@ order's watch just ends: its events are the order's)."""
 from typing import Any
 
 from order_tracking import tracking
-from order_tracking.routes import connection_id, websocket_route
-from order_tracking.settings import StoreSettings, WatcherSettings
+from order_tracking.connections.routes import connection_id, websocket_route
+from order_tracking.runtime.settings import StoreSettings, WatcherSettings
 
 SETTINGS = (StoreSettings, WatcherSettings)
 

@@ -11,10 +11,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
-from order_tracking import deadline, gateway, settings, tracking
-from order_tracking.observability import Metric, count, logger, metrics
-from order_tracking.settings import GatewaySettings, StoreSettings
-from order_tracking.store import LeaseHeld
+from order_tracking import wiring
+from order_tracking.delivery.gateway import is_server_error
+from order_tracking.delivery.lease import LeaseHeld
+from order_tracking.runtime import deadline, settings
+from order_tracking.runtime.observability import Metric, count, logger, metrics
+from order_tracking.runtime.settings import GatewaySettings, StoreSettings
 
 SETTINGS = (StoreSettings, GatewaySettings)
 
@@ -48,9 +50,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deadline.start(context)
     settings.load_all(SETTINGS)
     try:
-        outcome = tracking.emit(event["trackingId"], event["executionName"], event["event"])
+        outcome = wiring.tracker().emit(event["trackingId"], event["executionName"], event["event"])
     except (BotoCoreError, ClientError, LeaseHeld, deadline.OutOfTime) as error:
-        count(Metric.MANAGEMENT_API_ERRORS, int(gateway.is_server_error(error)))
+        count(Metric.MANAGEMENT_API_ERRORS, int(is_server_error(error)))
         if isinstance(error, (LeaseHeld, deadline.OutOfTime)) or _transient(error):
             logger.warning("transient fault, the state machine retries", extra={"error": str(error)})
             count(Metric.EMIT_RETRIES)

@@ -3,8 +3,8 @@ A ping frame is held to the same 4 KB limit (and JSON) as every other frame."""
 
 from typing import Any
 
-from order_tracking.protocol import decode_frame, pong_frame
-from order_tracking.routes import reply, websocket_route
+from order_tracking.connections.routes import reply, websocket_route
+from order_tracking.wire.frames import decode_frame, pong_frame
 
 SETTINGS = ()  # reads no configuration of the stack
 

@@ -1,7 +1,7 @@
 """publish (the target of the stack's EventBridge rule, not a route): a backend's order status change,
-stored as the order's next event and posted to every connection watching the order (live_orders.py).
+stored as the order's next event and posted to every connection watching the order (order_tracking/live/publish.py).
 
-The event's `detail` is the publish (order_tracking/publish_request.py). One that must not be stored
+The event's `detail` is the publish (order_tracking/wire/publish.py). One that must not be stored
 (malformed, a simulated order, another customer's order, past the event limit) is refused: nothing is
 stored or sent, a record of it with why goes to the publish-failures queue, and the invocation
 succeeds, so Lambda does not retry it. Faults that outlast botocore's retries fail the invocation:
@@ -12,10 +12,12 @@ Returns {"outcome": delivered|duplicate|refused, ...}.
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from order_tracking import deadline, live_orders, refusals, settings
-from order_tracking.observability import Metric, count, logger, metrics
-from order_tracking.publish_request import PublishRefused, parse_publish
-from order_tracking.settings import GatewaySettings, OrderSettings, PublishSettings, RetentionSettings, WatcherSettings
+from order_tracking import wiring
+from order_tracking.live import refusals
+from order_tracking.runtime import deadline, settings
+from order_tracking.runtime.observability import Metric, count, logger, metrics
+from order_tracking.runtime.settings import GatewaySettings, OrderSettings, PublishSettings, RetentionSettings, WatcherSettings
+from order_tracking.wire.publish import PublishRefused, parse_publish
 
 SETTINGS = (OrderSettings, WatcherSettings, RetentionSettings, GatewaySettings, PublishSettings)
 
@@ -27,10 +29,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings.load_all(SETTINGS)
     logger.append_keys(event_id=event.get("id"), source=event.get("source"))
     try:
-        outcome, seq, watchers = live_orders.publish(parse_publish(event.get("detail")))
+        outcome, seq, watchers = wiring.publisher().publish(parse_publish(event.get("detail")))
     except PublishRefused as refused:
         count(Metric.PUBLISHES_REFUSED)
         logger.warning("publish refused", extra={"reason": refused.reason.value, "detail": refused.detail})
-        refusals.record(event, refused)
+        refusals.record(wiring.publish_failures_queue(), event, refused)
         return {"outcome": "refused", "reason": refused.reason.value, "detail": refused.detail}
     return {"outcome": outcome.value, "seq": seq, "watchers": watchers}

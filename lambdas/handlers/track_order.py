@@ -4,8 +4,8 @@ for a live order from its publishes."""
 from typing import Any
 
 from order_tracking import tracking
-from order_tracking.routes import connection_id, customer_id, reply, requested_at, websocket_route
-from order_tracking.settings import (
+from order_tracking.connections.routes import connection_id, customer_id, reply, requested_at, websocket_route
+from order_tracking.runtime.settings import (
     GatewaySettings,
     OrderSettings,
     RetentionSettings,
@@ -13,7 +13,7 @@ from order_tracking.settings import (
     TrackingSettings,
     WatcherSettings,
 )
-from order_tracking.track_order_request import parse_track_order
+from order_tracking.wire.track_order import parse_track_order
 
 SETTINGS = (StoreSettings, OrderSettings, RetentionSettings, TrackingSettings, WatcherSettings, GatewaySettings)
 

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from playwright.sync_api import sync_playwright
 
-from local.launcher import LocalModeProcess
+from local.cli.launcher import LocalModeProcess
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from local.launcher import LocalModeProcess
-from local.tokens import local_signing_secret
+from local.cli.launcher import LocalModeProcess
+from local.cli.tokens import local_signing_secret
 from smoke.target import Target
 
 MIN_DELAY, MAX_DELAY = 1, 2

@@ -1,4 +1,4 @@
-"""Local mode shows the alarms (local/cloudwatch.py): the template's alarms, fed what local mode
+"""Local mode shows the alarms (local/aws/cloudwatch.py): the template's alarms, fed what local mode
 observes and evaluated every 10 s, print ALARM and OK lines, keep their state in CloudWatch (read with
 the SDK on the AWS endpoint) and publish to the alarm topic. Bad tokens page no one; a route that
 fails for a customer and a tracking that fails for good do. A local mode of its own: an alarm stays
@@ -14,8 +14,8 @@ import time
 import pytest
 import websockets
 
-from local.aws_services import local_client
-from local.launcher import LocalModeProcess
+from local.aws.services import local_client
+from local.cli.launcher import LocalModeProcess
 from tests.support.aio import run
 
 pytestmark = pytest.mark.e2e

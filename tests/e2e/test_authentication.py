@@ -8,9 +8,9 @@ import time
 import jwt
 import pytest
 import websockets
-from order_tracking.tokens import AUDIENCE, ISSUER
+from order_tracking.connections.tokens import AUDIENCE, ISSUER
 
-from local.tokens import local_signing_secret, mint, with_token
+from local.cli.tokens import local_signing_secret, mint, with_token
 from tests.e2e.conftest import CONNECTION_CAP
 from tests.support.aio import run
 from tests.support.ws_client import TrackingClient

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from local.synth import ROOT
+from local.template.synth import ROOT
 from tests.support.make import make
 
 pytestmark = pytest.mark.e2e

@@ -8,7 +8,7 @@ import time
 import pytest
 import websockets
 
-from local.launcher import LocalModeProcess
+from local.cli.launcher import LocalModeProcess
 from tests.support.aio import run
 
 IDLE, LIFETIME = 2.0, 5.0

@@ -11,11 +11,11 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 import websockets
-from order_tracking.store import CONNECTIONS_BY_CUSTOMER
+from order_tracking.connections.store import CONNECTIONS_BY_CUSTOMER
 
-from local.aws_services import local_client
-from local.fault_hooks import TOKEN_HEADER
-from local.tokens import local_signing_secret, mint, with_token
+from local.aws.services import local_client
+from local.cli.tokens import local_signing_secret, mint, with_token
+from local.faults.hooks import TOKEN_HEADER
 from tests.support.aio import run
 from tests.support.raw_socket import client_frame, close_code, exchange, status_of, upgrade_head
 from tests.support.ws_client import TrackingClient

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from local.aws_services import local_client
+from local.aws.services import local_client
 from publish.backend import Backend
 from publish.statuses import status_change
 from tests.support.aio import run

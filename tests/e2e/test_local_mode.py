@@ -11,7 +11,7 @@ import pytest
 import websockets
 from botocore.exceptions import ClientError
 
-from local.aws_services import local_client
+from local.aws.services import local_client
 from tests.support.aio import run
 from tests.support.ws_client import TrackingClient
 
@@ -200,7 +200,7 @@ def test_what_local_mode_does_not_emulate_is_said_once_at_start(local_mode):
     assert len(notices) == 1
     for left_out in ("CloudFront", "CloudWatch::Dashboard", "S3", "SNS::TopicPolicy"):
         assert left_out in notices[0]
-    # CloudWatch's alarms and SNS's topics are emulated (local/cloudwatch.py): only what is left of them is named.
+    # CloudWatch's alarms and SNS's topics are emulated (local/aws/cloudwatch.py): only what is left of them is named.
     names = notices[0].split(": ", 1)[1].split("; ", 1)[0].split(", ")
     assert "CloudWatch" not in names and "SNS" not in names and "CloudWatch::Alarm" not in names
     assert "alarms are evaluated every 10 s" in notices[0]

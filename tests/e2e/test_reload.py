@@ -1,4 +1,4 @@
-"""`make dev` follows edits (local/reload.py), over real sockets, on a copy of the project in a temp dir:
+"""`make dev` follows edits (local/cli/reload.py), over real sockets, on a copy of the project in a temp dir:
 a handler edit reaches the next frame while the client stays connected, with nothing lost or
 repeated; a broken edit keeps the old code serving; a stack edit reaches the next invocation; a
 client edit is served."""
@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import websockets
 
-from local.launcher import LocalModeProcess
-from local.synth import ROOT
-from local.tokens import local_signing_secret, mint, with_token
+from local.cli.launcher import LocalModeProcess
+from local.cli.tokens import local_signing_secret, mint, with_token
+from local.template.synth import ROOT
 from tests.support.aio import run
 
 pytestmark = pytest.mark.e2e

@@ -12,11 +12,12 @@ import asyncio
 
 import pytest
 
-from local.aws_services import FAKE_CREDENTIALS
-from local.launcher import LocalModeProcess
-from local.running import Running, find
-from local.template import REGION, SynthesizedStack
-from local.tokens import local_signing_secret, mint
+from local.aws.services import FAKE_CREDENTIALS
+from local.cli.launcher import LocalModeProcess
+from local.cli.running import Running, find
+from local.cli.tokens import local_signing_secret, mint
+from local.template.names import REGION
+from local.template.stack import SynthesizedStack
 from smoke.checks import gaps_needed
 from smoke.results import Options, Result
 from smoke.suite import run_all

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import pytest
 import websockets
 
-from local.launcher import LocalModeProcess
+from local.cli.launcher import LocalModeProcess
 from publish.backend import Backend
 from publish.statuses import status_change
 from tests.browser.conftest import ARTIFACTS

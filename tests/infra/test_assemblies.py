@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from local.synth import ROOT, is_stale, local_stack_name
+from local.template.synth import ROOT, is_stale, local_stack_name
 from tests.support.make import make
 
 

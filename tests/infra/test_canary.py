@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from local.template import SynthesizedStack
+from local.template.stack import SynthesizedStack
 from tests.infra.test_template import resources
 from tests.support.canary_bundle import bundle_of, canary_resource, handler_command
 
@@ -90,7 +90,7 @@ def test_the_bundle_holds_its_code_and_dependencies_and_imports_on_the_runtime_a
     for part in (
         "order_tracking_canary.py",
         "smoke/checks.py",
-        "order_tracking/tokens.py",
+        "order_tracking/connections/tokens.py",
         "infra/seed_orders.json",
         "jwt",
         "websockets",

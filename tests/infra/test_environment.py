@@ -1,5 +1,5 @@
 """Each function's environment in the synthesized template holds exactly the variables its handler
-reads (its `SETTINGS` groups, order_tracking/settings.py), and a handler whose environment lacks one,
+reads (its `SETTINGS` groups, order_tracking/runtime/settings.py), and a handler whose environment lacks one,
 or holds a malformed one, fails its first invocation naming the variable."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import importlib
 import os
 
 import pytest
-from order_tracking import settings
-from order_tracking.settings import SettingsError
+from order_tracking.runtime import settings
+from order_tracking.runtime.settings import SettingsError
 
 # Read by Powertools itself (the stack sets them for every function), not by our settings groups.
 POWERTOOLS = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL", "POWERTOOLS_METRICS_NAMESPACE"}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from local.template import SynthesizedStack
+from local.template.stack import SynthesizedStack
 from tests.infra.test_template import resources
 
 # What each acknowledgement's reason names, as the construct paths (under the stack) it may cover.

@@ -10,7 +10,7 @@ import pytest
 
 from infra.handler_function import SERVICE_NAME
 from infra.hosted_client import content_security_policy
-from local.template import SynthesizedStack
+from local.template.stack import SynthesizedStack
 from tests.infra.test_template import resources
 
 
@@ -179,7 +179,7 @@ def test_dashboard_shows_the_application_metrics(dev):
 
 
 def test_alarm_email_is_subscribed_only_when_given(dev, tmp_path):
-    from local.synth import ensure_synth
+    from local.template.synth import ensure_synth
 
     assert resources(dev, "AWS::SNS::Subscription") == {}
     out = ensure_synth(tmp_path / "cdk.out", context={"alarmEmail": "ops@example.com", "aws:cdk:bundling-stacks": []})

@@ -10,8 +10,8 @@ import pytest
 
 from infra.config import MAX_STAGE_LENGTH, locked_version
 from infra.handler_function import powertools_layer_parameter
-from local.synth import ensure_synth
-from local.template import SynthesizedStack
+from local.template.stack import SynthesizedStack
+from local.template.synth import ensure_synth
 from tests.infra.test_template import resources
 
 # The longest region names in the commercial, GovCloud and ISO partitions.

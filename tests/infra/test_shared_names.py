@@ -8,12 +8,13 @@ import json
 import re
 
 from handlers.emit import TransientFault
-from order_tracking.observability import Metric
-from order_tracking.publish_request import DETAIL_TYPE
-from order_tracking.store import CONNECTIONS_BY_CUSTOMER
-from order_tracking.tracking import EmitOutcome
+from order_tracking.connections.store import CONNECTIONS_BY_CUSTOMER
+from order_tracking.orders.catalog import OrderKind
+from order_tracking.runtime.observability import Metric
+from order_tracking.simulated.lifecycle import EmitOutcome
+from order_tracking.wire.publish import DETAIL_TYPE
 
-from infra import order_publishing, tables, tracking_workflow
+from infra import order_publishing, seed_orders, tables, tracking_workflow
 from infra.config import DEFAULTS, ROOT
 
 
@@ -35,6 +36,11 @@ def test_the_connection_index_has_one_name(stack):
     (connections,) = [t for t in stack.tables() if t.name.startswith("TablesConnections")]
     (index,) = connections.global_secondary_indexes
     assert index["IndexName"] == tables.CONNECTIONS_BY_CUSTOMER == CONNECTIONS_BY_CUSTOMER
+
+
+def test_every_seed_order_is_written_with_the_kind_track_order_reads(stack):
+    items = [call.parameters["Item"] for call in stack.sdk_calls() if call.action == "putItem"]
+    assert items and {item["kind"]["S"] for item in items} == {seed_orders.SIMULATED} == {OrderKind.SIMULATED.value}
 
 
 def test_the_state_machine_retries_the_error_emit_raises(stack):

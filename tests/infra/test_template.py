@@ -11,7 +11,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra.config import StackConfig
-from local.template import SynthesizedStack
+from local.template.stack import SynthesizedStack
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -214,7 +214,7 @@ def test_config_refuses_a_stage_throttle_that_cannot_be_right(rate, burst):
 
 
 def test_an_oidc_issuer_switches_the_authorizer_to_its_id_tokens(tmp_path):
-    from local.synth import ensure_synth
+    from local.template.synth import ensure_synth
 
     issuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example"
     context = {"oidcIssuer": issuer, "oidcAudience": "app-client-123", "aws:cdk:bundling-stacks": []}

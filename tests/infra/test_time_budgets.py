@@ -1,7 +1,7 @@
 """Every function's longest invocation, by design, fits inside its timeout with margin; a send lease
 outlives the longest post; a tracking's execution, every retry of every emit spent, ends before the
 state machine's TimeoutSeconds. Computed from the constants the code uses (lambdas/order_tracking/
-deadline.py, send_lease.py, aws_clients.py) and the synthesized template, as docs/operations.md
+runtime/deadline.py, delivery/lease.py, aws/clients.py) and the synthesized template, as docs/operations.md
 explains. tests/unit/test_deadline.py shows the arithmetic is the truth, with a DynamoDB that never answers."""
 
 from __future__ import annotations
@@ -9,10 +9,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from order_tracking import aws_clients, deadline, send_lease, tokens
+from order_tracking.aws import clients as aws_clients
+from order_tracking.connections import tokens
+from order_tracking.delivery import lease
+from order_tracking.runtime import deadline
 
 from infra.config import DEFAULTS, EXPRESS_LIMIT_SECONDS, LONGEST_ORDER_WAITS
-from local.template import SynthesizedStack
+from local.template.stack import SynthesizedStack
 from tests.infra.test_template import resources
 
 API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29  # a WebSocket route's Lambda integration, at most
@@ -57,11 +60,11 @@ def test_every_functions_longest_invocation_fits_inside_its_timeout(template):
 
 
 def test_a_send_lease_outlives_the_longest_post_and_a_switch_can_wait_for_three(template):
-    assert send_lease.LEASE_MS / 1000 >= deadline.CALL_SECONDS + MARGIN_SECONDS
+    assert lease.LEASE_MS / 1000 >= deadline.CALL_SECONDS + MARGIN_SECONDS
     # track_order's switch may wait for up to three posts of the previous tracking, and still make its
     # own six calls in their usual tens of milliseconds (a call at its worst meets the deadline instead).
     track_order = timeouts(template)["track_order"]
-    assert send_lease.WAIT_MS / 1000 + 1.0 <= track_order - deadline.RESERVE_SECONDS
+    assert lease.WAIT_MS / 1000 + 1.0 <= track_order - deadline.RESERVE_SECONDS
 
 
 def test_a_trackings_execution_ends_before_the_state_machines_timeout_with_every_retry_spent(template):

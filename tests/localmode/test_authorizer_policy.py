@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from local.iam import policy_allows
+from local.iam.policies import policy_allows
 
 CONNECT = "arn:aws:execute-api:us-east-1:123456789012:local/dev/$connect"
 

@@ -13,7 +13,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from local.iam import ADMIN_ACCESS_KEY, ADMIN_SECRET_KEY
+from local.iam.policies import ADMIN_ACCESS_KEY, ADMIN_SECRET_KEY
 from tests.support.local_stack import running_stack
 
 PAGE = {"Origin": "http://evil.example", "Content-Type": "text/plain"}  # what a cross-site fetch may send unasked

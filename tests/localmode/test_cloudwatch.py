@@ -1,4 +1,4 @@
-"""Local mode's CloudWatch (local/cloudwatch.py) evaluates the template's alarms as CloudWatch does:
+"""Local mode's CloudWatch (local/aws/cloudwatch.py) evaluates the template's alarms as CloudWatch does:
 read off the synthesized stack with every metric resolved to local names, statistics over a sliding
 window, the metric math the stack uses, thresholds and missing data."""
 
@@ -9,7 +9,16 @@ import time
 
 import pytest
 
-from local.cloudwatch import AlarmSpec, MetricStat, MetricStore, alarms_of, evaluate_expression, metric_key, new_state, value_of
+from local.aws.cloudwatch import (
+    AlarmSpec,
+    MetricStat,
+    MetricStore,
+    alarms_of,
+    evaluate_expression,
+    metric_key,
+    new_state,
+    value_of,
+)
 
 
 def by_name(stack, fragment: str) -> AlarmSpec:
@@ -88,8 +97,8 @@ def test_thresholds_and_missing_data_as_cloudwatch_words_them(stack):
 
 
 def test_a_handlers_emf_line_feeds_the_store(stack):
-    from local.cloudwatch import LocalCloudWatch
-    from local.console import Console
+    from local.aws.cloudwatch import LocalCloudWatch
+    from local.console.lines import Console
 
     watch = LocalCloudWatch(stack, lambda service: None, Console(quiet=True), sample_queues=dict, finished_executions=list)
     directive = {"Namespace": "OrderTracking/dev", "Dimensions": [["service"]], "Metrics": [{"Name": "Errors"}]}

@@ -13,9 +13,9 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from local.aws_services import FAKE_CREDENTIALS, LocalAws
-from local.dynamodb_process import DynamoDbProcess
-from local.iam import LocalIam
+from local.aws.dynamodb_process import DynamoDbProcess
+from local.aws.services import FAKE_CREDENTIALS, LocalAws
+from local.iam.policies import LocalIam
 from tests.support.local_stack import running_stack
 
 RACERS = 200
@@ -141,7 +141,8 @@ PUBLISHERS = 40
 @pytest.fixture
 def publish_environment(stack, monkeypatch):
     """The publish path's own code in this process, against local mode's DynamoDB process."""
-    from order_tracking import aws_clients
+    from order_tracking.aws import clients as aws_clients
+    from order_tracking.runtime import settings
 
     with running_stack(stack, dynamodb_process=True) as system:
         publish = next(f for f in stack.functions().values() if f.handler == "handlers.publish.handler")
@@ -151,29 +152,31 @@ def publish_environment(stack, monkeypatch):
         for name, value in FAKE_CREDENTIALS.items():
             monkeypatch.setenv(name, value)
         aws_clients.reset()
+        settings.reset()
         yield system
         aws_clients.reset()
+        settings.reset()
 
 
 def test_concurrent_publishes_of_one_order_store_one_event_per_key_seq_without_gaps_and_the_cap(publish_environment):
-    from order_tracking import live_orders
-    from order_tracking.live_store import MAX_EVENTS, LiveStore
-    from order_tracking.publish_request import PublishRefused, PublishRequest, Refusal
-    from order_tracking.store import LeaseHeld
+    from order_tracking import wiring
+    from order_tracking.delivery.lease import LeaseHeld
+    from order_tracking.live.streams import MAX_EVENTS
+    from order_tracking.wire.publish import PublishRefused, PublishRequest, Refusal
 
     order_id = "LV-RACE"
 
     def request(i: int) -> PublishRequest:
         return PublishRequest(order_id, "racer", "order_sent", f"Event {i}", "active", f"key-{i}")
 
-    live_orders.publish(request(0))
+    wiring.publisher().publish(request(0))
     orders = publish_environment.aws.client("dynamodb")
     table = next(t.name for t in publish_environment.stack.tables() if t.name.startswith("TablesOrders"))
     first = orders.get_item(TableName=table, Key={"orderId": {"S": order_id}}, ConsistentRead=True)["Item"]["events"]["L"][0]
     orders.update_item(  # as if it had been published to ALREADY_STORED times, one after the other
         TableName=table,
         Key={"orderId": {"S": order_id}},
-        UpdateExpression="SET events = :events, idempotencyKeys = :keys, sentSeq = :n",
+        UpdateExpression="SET events = :events, idempotencyKeys = :keys, fannedOutSeq = :n",
         ExpressionAttributeValues={
             ":events": {"L": [{"M": {**first["M"], "key": {"S": f"key-{i}"}}} for i in range(ALREADY_STORED)]},
             ":keys": {"SS": [f"key-{i}" for i in range(ALREADY_STORED)]},
@@ -186,7 +189,7 @@ def test_concurrent_publishes_of_one_order_store_one_event_per_key_seq_without_g
         start.wait()
         while True:  # as Lambda retries an invocation that failed (here: it waited too long for the lease)
             try:
-                outcome, _, _ = live_orders.publish(request(i))
+                outcome, _, _ = wiring.publisher().publish(request(i))
             except PublishRefused as refused:
                 return refused.reason.value
             except LeaseHeld:
@@ -195,7 +198,7 @@ def test_concurrent_publishes_of_one_order_store_one_event_per_key_seq_without_g
 
     with ThreadPoolExecutor(max_workers=PUBLISHERS) as pool:
         outcomes = list(pool.map(publish, range(ALREADY_STORED, ALREADY_STORED + PUBLISHERS)))
-    order = LiveStore().read(order_id)
+    order = wiring.streams().read(order_id)
     assert order is not None
     keys = [event["key"] for event in order.events]
     assert outcomes.count("delivered") == MAX_EVENTS - ALREADY_STORED
@@ -208,4 +211,4 @@ def test_concurrent_publishes_of_one_order_store_one_event_per_key_seq_without_g
     frames = [order.frame(seq, "watch") for seq in range(1, order.last_seq + 1)]
     assert [f["seq"] for f in frames] == list(range(1, MAX_EVENTS + 1))
     assert len({f["eventId"] for f in frames}) == MAX_EVENTS
-    assert order.sent_seq == MAX_EVENTS  # every fan-out finished, in turn
+    assert order.fanned_out_seq == MAX_EVENTS  # every fan-out finished, in turn

@@ -1,4 +1,4 @@
-"""moto's DynamoDB in a process of its own (local/dynamodb_process.py) refuses what the in-process one
+"""moto's DynamoDB in a process of its own (local/aws/dynamodb_process.py) refuses what the in-process one
 refuses: unsigned and wrongly signed calls, calls a role's policies do not allow, and the fault plan's
 throttling, all in AWS's shapes; and the main endpoint still answers DynamoDB calls (forwarded)."""
 
@@ -9,8 +9,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from local.aws_services import local_client
-from local.faults import PLAN
+from local.aws.services import local_client
+from local.faults.plan import PLAN
 from tests.localmode.test_iam import role_of
 from tests.support.local_stack import running_stack
 

@@ -1,4 +1,4 @@
-"""DynamoDB's Time to Live in local mode (local/dynamodb_ttl.py): what AWS would delete goes, what it
+"""DynamoDB's Time to Live in local mode (local/aws/dynamodb_ttl.py): what AWS would delete goes, what it
 would keep stays, in moto's DynamoDB process as local mode runs it."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from local.dynamodb_ttl import FIVE_YEARS_SECONDS, expire_items
+from local.aws.dynamodb_ttl import FIVE_YEARS_SECONDS, expire_items
 from tests.support.local_stack import running_stack
 
 

@@ -14,11 +14,11 @@ import pytest
 import websockets
 from botocore.exceptions import ClientError
 
-from local.lambda_async import RETRY_DELAYS_SECONDS
-from local.lambda_permissions import APIGATEWAY_PRINCIPAL, LambdaPermissions, authorizer_source_arn, route_source_arn
-from local.template import SynthesizedStack
-from local.tokens import mint, with_token
-from local.websocket_gateway import WebSocketGateway
+from local.aws.lambda_async import RETRY_DELAYS_SECONDS
+from local.cli.tokens import mint, with_token
+from local.gateway.websocket import WebSocketGateway
+from local.iam.resource_policies import APIGATEWAY_PRINCIPAL, LambdaPermissions, authorizer_source_arn, route_source_arn
+from local.template.stack import SynthesizedStack
 from publish.statuses import status_change
 from tests.localmode.test_iam import role_of, signed_as
 from tests.support.aio import run

@@ -12,11 +12,11 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from order_tracking.store import CONNECTIONS_BY_CUSTOMER
+from order_tracking.connections.store import CONNECTIONS_BY_CUSTOMER
 
-from local.aws_services import FAKE_CREDENTIALS
-from local.iam import LocalIam
-from local.template import SynthesizedStack
+from local.aws.services import FAKE_CREDENTIALS
+from local.iam.policies import LocalIam
+from local.template.stack import SynthesizedStack
 from tests.support.events import websocket_event
 from tests.support.local_stack import running_stack
 

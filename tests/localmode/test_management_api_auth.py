@@ -15,9 +15,9 @@ import pytest
 import websockets
 from botocore.exceptions import ClientError
 
-from local.aws_services import local_client
-from local.iam import LocalIam
-from local.websocket_gateway import WebSocketGateway
+from local.aws.services import local_client
+from local.gateway.websocket import WebSocketGateway
+from local.iam.policies import LocalIam
 from tests.support.aio import run
 from tests.unit.test_websocket_gateway import API, Handlers
 

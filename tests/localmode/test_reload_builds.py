@@ -6,8 +6,8 @@ from __future__ import annotations
 import types
 from pathlib import Path
 
-from local.console import Console
-from local.reload import Reloader
+from local.cli.reload import Reloader
+from local.console.lines import Console
 
 
 def test_builds_no_worker_runs_any_more_are_deleted(tmp_path):

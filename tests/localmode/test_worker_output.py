@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from local.lambda_runtime import _WithoutMetrics
+from local.runtime.workers import _WithoutMetrics
 
 
 def test_a_worker_drops_metric_lines_and_keeps_everything_else():

@@ -6,7 +6,7 @@ import http.client
 import json
 import threading
 
-from local.wsgi_server import KeepAliveWsgiServer
+from local.aws.wsgi_server import KeepAliveWsgiServer
 
 
 def echo_app(environ, start_response):

@@ -11,7 +11,7 @@ from typing import Any
 
 import boto3
 
-from local.template import SynthesizedStack
+from local.template.stack import SynthesizedStack
 
 RUNTIME_PACKAGES = ("boto3", "botocore", "jmespath", "dateutil", "urllib3", "s3transfer", "six")
 

@@ -1,13 +1,13 @@
 """API Gateway WebSocket events for tests that call handlers directly: the shapes local mode's gateway
-builds (local/apigateway_events.py), addressed as the deployed dev stage."""
+builds (local/gateway/events.py), addressed as the deployed dev stage."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from local.apigateway_events import base_event
-from local.tokens import DEMO_CUSTOMER_ID
+from local.cli.tokens import DEMO_CUSTOMER_ID
+from local.gateway.events import base_event
 
 DOMAIN = "local.execute-api.us-east-1.amazonaws.com"
 

@@ -8,12 +8,12 @@ import contextlib
 import types
 from collections.abc import Iterator
 
-from local.aws_services import LocalAws
-from local.console import Console
-from local.eventbridge import EventDelivery
-from local.iam import LocalIam
-from local.lambda_runtime import LambdaRuntime
-from local.template import SynthesizedStack
+from local.aws.eventbridge import EventDelivery
+from local.aws.services import LocalAws
+from local.console.lines import Console
+from local.iam.policies import LocalIam
+from local.runtime.workers import LambdaRuntime
+from local.template.stack import SynthesizedStack
 from tests.support.recording import RecordingManagementApi
 
 SIGNING_SECRET = "local-stack-test-secret-of-32-bytes-or-more"  # what the stack's authorizer checks tokens with

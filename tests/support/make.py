@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 
-from local.synth import ROOT
+from local.template.synth import ROOT
 
 INHERITED = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from werkzeug.serving import make_server
 
-from local.management_api import Connection, ConnectionRegistry, ManagementApp
+from local.gateway.management_api import Connection, ConnectionRegistry, ManagementApp
 
 
 class RecordingConnection:

@@ -13,11 +13,12 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from order_tracking import aws_clients
-from order_tracking.publish_request import DETAIL_TYPE
+from order_tracking.aws import clients as aws_clients
+from order_tracking.runtime import settings
+from order_tracking.wire.publish import DETAIL_TYPE
 
-from local.aws_services import provision
-from local.template import SynthesizedStack
+from local.aws.services import provision
+from local.template.stack import SynthesizedStack
 from publish.statuses import status_change
 from tests.support.events import websocket_event
 from tests.support.recording import RecordingManagementApi
@@ -48,6 +49,7 @@ def aws(stack: SynthesizedStack, management_api: RecordingManagementApi, monkeyp
     for key, value in _handler_environment(stack, management_api.endpoint).items():
         monkeypatch.setenv(key, value)
     aws_clients.reset()
+    settings.reset()
     with mock_aws(config={"stepfunctions": {"execute_state_machine": False}}):
         provision(stack, boto3.client, SIGNING_SECRET)
         (machine,) = stack.state_machines()
@@ -58,6 +60,7 @@ def aws(stack: SynthesizedStack, management_api: RecordingManagementApi, monkeyp
             state_machine_arn=machine.arn,
         )
     aws_clients.reset()
+    settings.reset()
 
 
 class Routes:

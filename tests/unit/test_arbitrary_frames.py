@@ -6,7 +6,7 @@ import json
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from order_tracking.publish_request import parse_publish
+from order_tracking.wire.publish import parse_publish
 
 from tests.unit.conftest import reply_frame
 

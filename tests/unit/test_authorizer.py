@@ -9,8 +9,8 @@ import time
 import jwt
 import pytest
 from handlers import authorize
-from order_tracking import aws_clients
-from order_tracking.tokens import AUDIENCE, ISSUER, mint
+from order_tracking.aws import clients as aws_clients
+from order_tracking.connections.tokens import AUDIENCE, ISSUER, mint
 
 from tests.support.events import websocket_event
 from tests.unit.conftest import SIGNING_SECRET, LambdaContextStub, reply_frame
@@ -68,9 +68,9 @@ def test_bad_tokens_are_refused_with_a_deny_policy_and_counted_not_raised(aws, n
 
 def test_an_authorizer_that_cannot_read_its_key_fails_as_a_function_error(aws, monkeypatch):
     """A real failure still raises (Lambda counts it; the AuthorizerErrors alarm pages)."""
-    from order_tracking import tokens
+    from order_tracking.connections import tokens
 
-    def unreadable() -> str:
+    def unreadable(secret_id: str) -> str:
         raise RuntimeError("AccessDeniedException: secretsmanager:GetSecretValue")
 
     monkeypatch.setattr(tokens, "signing_secret", unreadable)
@@ -154,11 +154,11 @@ def test_in_a_lambda_environment_hs256_never_imports_cryptography_and_oidc_does(
     import subprocess
     import sys
 
-    from local.synth import ROOT
+    from local.template.synth import ROOT
 
     code = (
         "import sys\nimport handlers.authorize\n"
-        "from order_tracking.tokens import customer_of, mint\n"
+        "from order_tracking.connections.tokens import customer_of, mint\n"
         "print(sys.modules.get('cryptography') is None)\n"
         "print(customer_of(mint('alice', 'x' * 40), 'x' * 40))\n"
     )

@@ -9,7 +9,8 @@ import threading
 import time
 
 import pytest
-from order_tracking import aws_clients, deadline
+from order_tracking.aws import clients as aws_clients
+from order_tracking.runtime import deadline, settings
 
 from tests.unit.conftest import LambdaContextStub
 
@@ -28,6 +29,7 @@ def test_an_emit_whose_dynamodb_never_answers_gives_up_before_its_timeout(aws, m
     threading.Thread(target=lambda: [held.append(silent.accept()[0]) for _ in range(16)], daemon=True).start()
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{silent.getsockname()[1]}")
     aws_clients.reset()
+    settings.reset()
     timeout_seconds = TIMEOUT_SECONDS
     started = time.monotonic()
 
@@ -43,3 +45,4 @@ def test_an_emit_whose_dynamodb_never_answers_gives_up_before_its_timeout(aws, m
     assert elapsed <= deadline.worst_case_seconds(timeout_seconds) < timeout_seconds
     silent.close()
     aws_clients.reset()
+    settings.reset()

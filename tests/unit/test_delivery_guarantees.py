@@ -8,9 +8,10 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 from handlers import emit
-from order_tracking import aws_clients, gateway
-from order_tracking.send_lease import LEASE_MS
-from order_tracking.store import LeaseHeld, TrackingStore
+from order_tracking import wiring
+from order_tracking.aws import clients as aws_clients
+from order_tracking.delivery.lease import LEASE_MS, Lease, LeaseHeld
+from order_tracking.simulated.trackings import TrackingStore
 
 from tests.unit.conftest import LambdaContextStub, reply_frame
 from tests.unit.test_routes import current_tracking, emit_step, execution_input, table
@@ -30,7 +31,7 @@ def _take_lease_as(tracking_id: str, connection_id: str, hold_ms: int = LEASE_MS
     """Take the tracking's send lease as a post of it would; returns the holder's token."""
     now = int(time.time() * 1000)
     token = f"test-{tracking_id}-{now}"
-    state, _ = TrackingStore().take_send_lease(tracking_id, connection_id, token, now + hold_ms, now, seq=ANY_LATER_SEQ)
+    state, _ = wiring.trackings().take_send_lease(tracking_id, connection_id, Lease(token, now + hold_ms), now, seq=ANY_LATER_SEQ)
     assert state == "acquired"
     return token
 
@@ -43,7 +44,7 @@ def test_an_error_answering_a_switch_waits_for_the_old_trackings_post_in_flight(
     thread, result = _in_thread(routes.track, "conn-a", "ZX-9999")
     time.sleep(0.4)
     assert thread.is_alive(), "the answer must not overtake the old tracking's post"
-    TrackingStore().release_send_lease(old, token)
+    wiring.trackings().release_send_lease(old, token)
     thread.join(5)
     assert reply_frame(result["value"])["code"] == "order_not_found"
 
@@ -57,7 +58,7 @@ def test_the_new_trackings_first_event_waits_for_the_old_trackings_post_in_fligh
     thread, result = _in_thread(routes.track, "conn-a", "ZX-1003")  # the route sends the new first event
     time.sleep(0.4)
     assert thread.is_alive() and [f["trackingId"] for f in client.frames] == [old]
-    TrackingStore().release_send_lease(old, token)
+    wiring.trackings().release_send_lease(old, token)
     thread.join(5)
     assert result["value"] == {"statusCode": 200}
     new = current_tracking(aws, "conn-a")
@@ -70,18 +71,18 @@ def test_two_posts_of_one_tracking_take_turns_and_neither_frees_the_others_lease
     routes.connect("conn-a")
     routes.track("conn-a", "ZX-1001")
     tracking = current_tracking(aws, "conn-a")
-    store = TrackingStore()
+    store = wiring.trackings()
     first = _take_lease_as(tracking, "conn-a")  # say, the replay
     now = int(time.time() * 1000)
-    assert store.take_send_lease(tracking, "conn-a", "live-emit", now + LEASE_MS, now, seq=ANY_LATER_SEQ)[0] == "held"
+    assert store.take_send_lease(tracking, "conn-a", Lease("live-emit", now + LEASE_MS), now, seq=ANY_LATER_SEQ)[0] == "held"
     store.release_send_lease(tracking, first)
     now = int(time.time() * 1000)
-    assert store.take_send_lease(tracking, "conn-a", "live-emit", now + LEASE_MS, now, seq=ANY_LATER_SEQ)[0] == "acquired"
+    assert store.take_send_lease(tracking, "conn-a", Lease("live-emit", now + LEASE_MS), now, seq=ANY_LATER_SEQ)[0] == "acquired"
     store.release_send_lease(tracking, first)  # a late, repeated release by the first holder: no effect
     with pytest.raises(LeaseHeld):  # so a switch still waits for the live emit
-        store.end_tracking(tracking, "conn-a", int(time.time() * 1000))
+        store.end(tracking, "conn-a", int(time.time() * 1000))
     store.release_send_lease(tracking, "live-emit")
-    assert store.end_tracking(tracking, "conn-a", int(time.time() * 1000))
+    assert store.end(tracking, "conn-a", int(time.time() * 1000))
 
 
 def test_a_lease_left_by_a_crashed_emit_expires(routes, aws):
@@ -102,7 +103,7 @@ def test_an_old_emit_that_stored_before_the_switch_posts_before_the_switchs_answ
     routes.track("conn-a", "ZX-1001")
     old = current_tracking(aws, "conn-a")
     client.wait_for(1)
-    store = TrackingStore()
+    store = wiring.trackings()
     frame = {
         "type": "order_processing",
         "label": "Processing",
@@ -114,11 +115,11 @@ def test_an_old_emit_that_stored_before_the_switch_posts_before_the_switchs_answ
         "eventId": f"{old}#2",
     }
     now = int(time.time() * 1000)
-    store.append_event(old, old, frame, lease=("old-emit", now + LEASE_MS), now_ms=now)  # stored, lease taken
+    store.append(old, old, frame, held=Lease("old-emit", now + LEASE_MS), now_ms=now)  # stored, lease taken
     thread, result = _in_thread(routes.track, "conn-a", "ZX-1003")  # the switch lands before the old post
     time.sleep(0.4)
     assert thread.is_alive(), "the switch must wait for the old tracking's post in flight"
-    assert gateway.post("conn-a", frame)  # the old emit posts
+    assert wiring.gateway().post("conn-a", frame)  # the old emit posts
     store.release_send_lease(old, "old-emit", ("conn-a", 2))
     thread.join(5)
     assert result["value"] == {"statusCode": 200}
@@ -142,7 +143,7 @@ def test_throttling_that_outlasts_botocore_retries_surfaces_as_a_retryable_fault
     def still_throttled(*args, **kwargs):
         raise throttled
 
-    monkeypatch.setattr(TrackingStore, "append_event", still_throttled)
+    monkeypatch.setattr(TrackingStore, "append", still_throttled)
     payload = {
         "trackingId": tracking_id,
         "executionName": tracking_id,
@@ -182,11 +183,11 @@ def test_a_retried_emit_of_an_event_a_resume_replayed_is_not_sent_twice(routes, 
     first = routes.connect("conn-a")
     routes.track("conn-a", "ZX-1001")
     tracking_id = current_tracking(aws, "conn-a")
-    store = TrackingStore()
+    store = wiring.trackings()
     event = execution_input(aws, tracking_id)["events"][0]
     frame = {**event, "trackingId": tracking_id, "eventId": f"{tracking_id}#2", "at": "2026-01-01T00:00:00.000Z"}
     now = int(time.time() * 1000)
-    store.append_event(tracking_id, tracking_id, frame, lease=("attempt-1", now + 200), now_ms=now)  # stored, never posted
+    store.append(tracking_id, tracking_id, frame, held=Lease("attempt-1", now + 200), now_ms=now)  # stored, never posted
     routes.management_api.drop("conn-a")
     routes.call("$disconnect", "conn-a")
     second = routes.connect("conn-b")
@@ -227,7 +228,7 @@ def test_the_first_event_is_posted_by_the_fifth_aws_call_after_track_order(route
     def record(model, **_):
         calls.append(model.name)
 
-    clients = [aws_clients.dynamodb().meta.client, aws_clients.stepfunctions(), aws_clients.management_api()]
+    clients = [aws_clients.dynamodb().meta.client, aws_clients.stepfunctions(), wiring.gateway().client]
     for client in clients:
         client.meta.events.register("before-call", record)
     try:

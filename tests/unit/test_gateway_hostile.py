@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.server import ServerProtocol
 
-from local.websocket_connections import LiveConnection
-from local.websocket_gateway import WebSocketGateway
+from local.gateway.connections import LiveConnection
+from local.gateway.websocket import WebSocketGateway
 from tests.support.aio import run
 from tests.support.raw_socket import address, client_frame, close_code, exchange, status_of, upgrade_head
 from tests.unit.test_websocket_gateway import API, Handlers

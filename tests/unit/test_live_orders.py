@@ -8,10 +8,12 @@ import logging
 import threading
 import time
 
-from order_tracking import aws_clients
-from order_tracking.live_store import LiveStore
-from order_tracking.protocol import new_watch_id
-from order_tracking.send_lease import LEASE_MS, now_ms
+from order_tracking import wiring
+from order_tracking.aws import clients as aws_clients
+from order_tracking.delivery.lease import LEASE_MS, Lease, now_ms
+from order_tracking.live.watchers import Watcher
+from order_tracking.live.watching import new_watch_id
+from order_tracking.runtime import settings
 
 from tests.unit.conftest import reply_frame, status
 from tests.unit.test_routes import current_tracking, table
@@ -109,10 +111,9 @@ def test_a_repeated_publish_whose_fan_out_did_not_finish_finishes_it(routes, aws
     client = routes.connect("conn-a")
     routes.track("conn-a", LIVE)
     crashed = status(LIVE, "order_sent", key="k-2")
-    store = LiveStore()
-    from order_tracking.publish_request import parse_publish
+    from order_tracking.wire.publish import parse_publish
 
-    store.append(parse_publish(crashed), lease=("crashed", now_ms() - 1), now_ms=now_ms())  # lease already expired
+    wiring.streams().append(parse_publish(crashed), held=Lease("crashed", now_ms() - 1), now_ms=now_ms())  # lease already expired
     assert events(client.frames)[-1]["seq"] == 1
     assert routes.publish(crashed)["outcome"] == "delivered"
     assert [f["seq"] for f in events(client.wait_for(2))] == [1, 2]
@@ -177,9 +178,9 @@ def test_switching_away_from_a_live_order_waits_for_its_fan_out_in_flight(routes
     client = routes.connect("conn-a")
     routes.track("conn-a", LIVE)
     watch = current_tracking(aws, "conn-a")
-    store = LiveStore()
+    store = wiring.streams()
     # A publish has taken the order's fan-out lease and is posting right now.
-    store.take_fanout_lease(LIVE, lease=("in-flight", now_ms() + LEASE_MS), now_ms=now_ms())
+    store.take_fanout_lease(LIVE, held=Lease("in-flight", now_ms() + LEASE_MS), now_ms=now_ms())
     result = {}
     thread = threading.Thread(target=lambda: result.setdefault("reply", routes.track("conn-a", "ZX-1003")))
     thread.start()
@@ -199,10 +200,11 @@ def test_a_publish_meeting_a_replay_waits_for_it_and_sends_nothing_twice(routes,
     for kind in ("order_created", "order_processing"):
         routes.publish(status(LIVE, kind))
     client = routes.connect("conn-a")
-    store = LiveStore()
+    store = wiring.watchers()
     # conn-a's watch is replaying events 1..2 right now (it holds its replay lease).
-    watch = new_watch_id(stored_order(aws)["streamId"])
-    store.watch(LIVE, "conn-a", watch, lease=("replay", now_ms() + LEASE_MS), sent_seq=0, now_ms=now_ms())
+    stream = stored_order(aws)["streamId"]
+    watch = Watcher(LIVE, "conn-a", new_watch_id(stream), stream)
+    store.watch(watch, held=Lease("replay", now_ms() + LEASE_MS), now_ms=now_ms())
     result = {}
     publisher = threading.Thread(target=lambda: result.setdefault("answer", routes.publish(status(LIVE, "order_sent"))))
     publisher.start()
@@ -266,9 +268,9 @@ def test_an_order_past_its_retention_starts_a_new_life(routes, aws):
 
 
 def test_an_order_holds_at_most_its_event_limit(routes, aws, monkeypatch):
-    from order_tracking import live_store
+    from order_tracking.live import streams
 
-    monkeypatch.setattr(live_store, "MAX_EVENTS", 2)
+    monkeypatch.setattr(streams, "MAX_EVENTS", 2)
     for n in (1, 2):
         assert routes.publish(status(LIVE, "order_processing", key=f"k{n}"))["outcome"] == "delivered"
     answer = routes.publish(status(LIVE, "order_sent", key="k3"))
@@ -294,6 +296,7 @@ def test_a_cold_fan_out_to_200_watchers_posts_each_once_32_at_a_time_and_counts_
     API's client, sized to the fan-out's width; the metrics are counted on the handler's thread."""
     monkeypatch.setenv("MAX_CONNECTIONS_PER_CUSTOMER", "1000")
     aws_clients.reset()
+    settings.reset()
     routes.publish(status(LIVE, "order_created"))
     watchers = [routes.connect(f"watch-{i}") for i in range(200)]
     for i in range(200):
@@ -302,6 +305,7 @@ def test_a_cold_fan_out_to_200_watchers_posts_each_once_32_at_a_time_and_counts_
         management_api.drop(f"watch-{i}")  # a quarter went away unnoticed: 410
     emf()
     aws_clients.reset()
+    settings.reset()
     management_api.latency, management_api.max_in_flight = 0.05, 0
     discarded = PoolWarnings()
     logging.getLogger("urllib3.connectionpool").addHandler(discarded)

@@ -44,7 +44,7 @@ def test_a_resume_counts_the_replayed_events(routes, aws, emf):
 
 
 def test_a_route_that_crashes_counts_an_error(routes, aws, emf, monkeypatch):
-    from order_tracking import store
+    from order_tracking.orders.catalog import OrderCatalog
 
     routes.connect("conn-a")
     emf()
@@ -52,7 +52,7 @@ def test_a_route_that_crashes_counts_an_error(routes, aws, emf, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("the table is gone")
 
-    monkeypatch.setattr(store.TrackingStore, "get_order", broken)
+    monkeypatch.setattr(OrderCatalog, "find", broken)
     routes.track("conn-a", "ZX-1001")
     totals, _ = emf()
     assert totals == {"Errors": 1}

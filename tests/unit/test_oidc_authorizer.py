@@ -16,7 +16,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from handlers import authorize
-from order_tracking import aws_clients
+from order_tracking.aws import clients as aws_clients
+from order_tracking.runtime import settings
 
 from tests.support.events import websocket_event
 from tests.unit.conftest import LambdaContextStub
@@ -63,8 +64,10 @@ def oidc(jwks_url, monkeypatch):
     monkeypatch.setenv("OIDC_AUDIENCE", AUDIENCE)
     monkeypatch.setenv("OIDC_JWKS_URL", jwks_url)
     aws_clients.reset()
+    settings.reset()
     yield
     aws_clients.reset()
+    settings.reset()
 
 
 def _token(key=SIGNING_KEY, kid=KID, algorithm="RS256", **changes):

@@ -114,7 +114,7 @@ def test_an_emit_retried_twice_stores_and_delivers_one_event(routes, aws):
     stored = table(aws, "TRACKINGS_TABLE").get_item(Key={"trackingId": tracking_id})["Item"]
     assert len(stored["events"]) == 2 and stored["nextSeq"] == 3
     # What the connection has is recorded on the tracking, with the lease's release: no write of its own.
-    assert stored["sentConnection"] == "conn-a" and stored["sentSeq"] == 2
+    assert stored["deliveredTo"] == "conn-a" and stored["deliveredSeq"] == 2
     assert "leaseToken" not in stored
 
 
@@ -217,12 +217,12 @@ def test_track_order_frames_with_bad_fields_get_bad_request_and_change_nothing(r
 
 
 def test_a_connect_that_cannot_store_the_connection_refuses_the_handshake(routes, monkeypatch):
-    from order_tracking.store import TrackingStore
+    from order_tracking.connections.store import ConnectionStore
 
     def unavailable(*args, **kwargs):
         raise RuntimeError("DynamoDB unavailable")
 
-    monkeypatch.setattr(TrackingStore, "put_connection", unavailable)
+    monkeypatch.setattr(ConnectionStore, "put", unavailable)
     assert routes.call("$connect", "conn-x") == {"statusCode": 500}
 
 
@@ -249,7 +249,7 @@ def test_a_failed_lease_release_after_the_first_post_still_starts_the_tracking(r
     it (after botocore's retry) must not turn a delivered first event into an `internal` error and an
     ended tracking."""
     from botocore.exceptions import ClientError
-    from order_tracking.store import TrackingStore
+    from order_tracking.simulated.trackings import TrackingStore
 
     def unavailable(self, *args, **kwargs):
         raise ClientError({"Error": {"Code": "InternalServerError"}, "ResponseMetadata": {"HTTPStatusCode": 500}}, "UpdateItem")

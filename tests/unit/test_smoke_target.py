@@ -8,7 +8,7 @@ import json
 import boto3
 import jwt
 from moto import mock_aws
-from order_tracking.tokens import AUDIENCE
+from order_tracking.connections.tokens import AUDIENCE
 
 from smoke.target import Target
 

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from order_tracking.protocol import ORDER_ID_PATTERN, ProtocolError
-from order_tracking.track_order_request import parse_track_order
+from order_tracking.wire.frames import ORDER_ID_PATTERN, ProtocolError
+from order_tracking.wire.track_order import parse_track_order
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 OrderId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=ORDER_ID_PATTERN)]

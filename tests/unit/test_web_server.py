@@ -7,7 +7,7 @@ import socket
 import struct
 import time
 
-from local.web_server import StaticSite
+from local.gateway.web_server import StaticSite
 
 
 def test_a_silent_connection_is_closed_after_the_head_timeout(tmp_path):

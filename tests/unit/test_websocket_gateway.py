@@ -8,9 +8,9 @@ import json
 import pytest
 import websockets
 
-from local.lambda_runtime import Invocation
-from local.template import RouteSpec, WebSocketApiSpec
-from local.websocket_gateway import WebSocketGateway, select_route
+from local.gateway.websocket import WebSocketGateway, select_route
+from local.runtime.workers import Invocation
+from local.template.specs import RouteSpec, WebSocketApiSpec
 from tests.support.aio import run
 
 ROUTES = {

@@ -120,8 +120,8 @@ def test_finished_executions_are_pruned_so_a_long_run_stays_flat(system):
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
     from moto.stepfunctions.parser.utils import TMP_THREADS
 
-    from local import moto_patches
-    from local.template import ACCOUNT_ID, REGION
+    from local.aws import moto_patches
+    from local.template.names import ACCOUNT_ID, REGION
 
     machines = stepfunctions_parser_backends[ACCOUNT_ID][REGION].state_machines
     finished_before = sum(1 for m in machines for e in m.executions if e.exec_status != "RUNNING")
