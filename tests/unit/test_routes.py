@@ -261,3 +261,24 @@ def test_a_failed_lease_release_after_the_first_post_still_starts_the_tracking(r
     assert [f["seq"] for f in client.wait_for(1)] == [1]
     assert table(aws, "TRACKINGS_TABLE").get_item(Key={"trackingId": tracking_id})["Item"]["state"] == "live"
     assert [e["seq"] for e in execution_input(aws, tracking_id)["events"]] == [2, 3, 4]
+
+
+def test_an_order_item_written_without_a_kind_is_tracked_as_a_scripted_order(routes, aws):
+    """An operator (or a test) adding a demo order by hand writes no `kind`: it plays like a seed order."""
+    table(aws, "ORDERS_TABLE").put_item(
+        Item={
+            "orderId": "ZX-HAND",
+            "customerId": "demo",
+            "events": [
+                {"type": "order_created", "label": "Made by hand", "status": "pending"},
+                {"type": "order_sent", "label": "Sent", "status": "in_transit"},
+            ],
+        }
+    )
+    client = routes.connect("conn-a")
+    assert routes.track("conn-a", "ZX-HAND") == {"statusCode": 200}
+    assert [(f["seq"], f["label"]) for f in client.frames] == [(1, "Made by hand")]
+    tracking_id = current_tracking(aws, "conn-a")
+    assert [e["label"] for e in execution_input(aws, tracking_id)["events"]] == ["Sent"]
+    assert emit_step(aws, tracking_id, 2) == "sent"
+    assert [f["label"] for f in client.wait_for(2)] == ["Made by hand", "Sent"]

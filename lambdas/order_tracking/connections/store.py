@@ -44,7 +44,9 @@ class CurrentTracking:
         tracking_id = attributes.get("trackingId")
         if not tracking_id:
             return None
-        return cls(tracking_id, OrderKind(attributes["trackingKind"]), attributes.get("liveOrderId"))
+        live_order_id = attributes.get("liveOrderId")
+        kind = OrderKind.LIVE if live_order_id else OrderKind.of(attributes.get("trackingKind"))
+        return cls(tracking_id, kind, live_order_id)
 
 
 class OvertakenRequest(Exception):

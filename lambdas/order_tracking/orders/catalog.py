@@ -1,7 +1,7 @@
 """The orders table as track_order reads it: an order's kind, its owner and its events so far. A
 simulated (seed) order's events are its script, which an execution plays; a live order's are what its
 backend has published, and its stream names the current life of the order (live/streams.py writes
-them). Every item says its kind (`kind`), which decides how the order is tracked."""
+them). An item's `kind` decides how the order is tracked; without one it is a simulated order."""
 
 from __future__ import annotations
 
@@ -17,6 +17,12 @@ from order_tracking.wire.clock import epoch_seconds, now
 class OrderKind(StrEnum):
     SIMULATED = "simulated"  # a seed order (infra/seed_orders.py writes them at deploy)
     LIVE = "live"  # published by a shop's backend
+
+    @classmethod
+    def of(cls, value: object) -> OrderKind:
+        """The kind an item's `kind` names. Only "live" is live: an item written without one (by hand,
+        as the browser tests and an operator adding a demo order do) is a scripted order, as ever."""
+        return cls.LIVE if value == cls.LIVE.value else cls.SIMULATED
 
 
 @dataclass(frozen=True)
@@ -53,7 +59,7 @@ def order_of(item: dict[str, Any]) -> Order:
     return Order(
         order_id=item["orderId"],
         customer_id=item["customerId"],
-        kind=OrderKind(item["kind"]),
+        kind=OrderKind.of(item.get("kind")),
         events=plain(item["events"]),
         stream_id=str(item.get("streamId", "")),
         expires_at=int(item.get("expiresAt", 0)),
