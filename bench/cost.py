@@ -37,7 +37,8 @@ from bench import prices
 from bench.dynamodb_capacity import CapacityMeter
 from bench.executions import executions_by_name, history
 from bench.load import SEED_LENGTHS
-from local.cli.run import LocalMode, LocalOptions
+from local.cli.options import LocalOptions
+from local.cli.run import LocalMode
 from local.cli.tokens import with_token
 from local.template.synth import ROOT
 

@@ -28,7 +28,7 @@ from typing import Any
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 
-from local.aws.services import is_handler_dynamodb_call
+from local.aws.front import is_handler_dynamodb_call
 from local.template.names import REGION
 
 INDEX_ENTRY_OVERHEAD = 100  # bytes DynamoDB adds per index item

@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import sys
 
-from local.cli.run import LocalOptions, PortInUse, serve
+from local.cli.options import LocalOptions, PortInUse
+from local.cli.run import serve
 from local.runtime.workers import ImportFailed
 
 MIN_RETENTION_SECONDS = 60  # the handlers' own minimum (order_tracking.runtime.settings, which this module does not import)

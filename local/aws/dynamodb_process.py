@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from local.aws.front import is_dynamodb_call
 from local.iam.policies import LocalIam
 from local.iam.sigv4 import SignedRequest
 
@@ -101,8 +102,8 @@ def _serve(host: str, iam: LocalIam | None, control: Any) -> None:
     _name_this_process(PROCESS_NAME)
     from moto.moto_server.werkzeug_app import create_backend_app
 
+    from local.aws.front import AwsFront, DynamoDbFaults, SerializedDynamoDb
     from local.aws.moto_patches import forget_model_instances
-    from local.aws.services import AwsFront, DynamoDbFaults, SerializedDynamoDb
     from local.aws.wsgi_server import KeepAliveWsgiServer
     from local.faults.plan import PLAN
 
@@ -126,3 +127,18 @@ def _serve(host: str, iam: LocalIam | None, control: Any) -> None:
             front.iam = args[0]
         control.send(PLAN.report())
     server.shutdown()
+
+
+class DynamoDbRouter:
+    """WSGI: DynamoDB API calls go to moto's DynamoDB in its own process (whose own AwsFront checks
+    them), everything else to `app`. Routed by the X-Amz-Target DynamoDB answers to, the field the
+    check reads: a target of another prefix stays here, and this port's AwsFront refuses it."""
+
+    def __init__(self, app: Callable[..., Any], dynamodb: DynamoDbProcess) -> None:
+        self.app = app
+        self.dynamodb = dynamodb
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if is_dynamodb_call(environ):
+            return self.dynamodb.forward(environ, start_response)
+        return self.app(environ, start_response)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from local.aws import moto_patches
 from local.aws.lambda_async import AsyncInvoker
@@ -30,8 +30,16 @@ from local.template.names import queue_url
 from local.template.stack import SynthesizedStack
 
 if TYPE_CHECKING:
-    from local.aws.services import LocalAws
     from local.runtime.workers import LambdaRuntime
+    from local.template.specs import FunctionSpec
+
+
+class Clients(Protocol):
+    """Clients of local mode's AWS side (aws/services.py's LocalAws): as its administrator, or as a function's role."""
+
+    def client(self, service: str) -> Any: ...
+
+    def client_as(self, function: FunctionSpec, service: str) -> Any: ...
 
 
 class EventDelivery:
@@ -45,7 +53,7 @@ class EventDelivery:
         self.update(stack)
 
     @classmethod
-    def start(cls, stack: SynthesizedStack, aws: LocalAws, runtime: LambdaRuntime, console: Console) -> EventDelivery:
+    def start(cls, stack: SynthesizedStack, aws: Clients, runtime: LambdaRuntime, console: Console) -> EventDelivery:
         """Deliver what moto's rules match from now on, invoking functions asynchronously in `runtime`
         (their on-failure records sent with their own roles' credentials)."""
         invoker = AsyncInvoker(

@@ -26,7 +26,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from watchfiles import Change, DefaultFilter, awatch
 
@@ -39,7 +39,32 @@ from local.template.stack import SynthesizedStack
 from local.template.synth import ensure_synth
 
 if TYPE_CHECKING:
-    from local.cli.run import LocalMode, Override
+    from local.aws.cloudwatch import LocalCloudWatch
+    from local.aws.eventbridge import EventDelivery
+    from local.aws.services import LocalAws
+    from local.cli.options import Override
+    from local.console.lines import Console
+    from local.gateway.websocket import WebSocketGateway
+    from local.iam.policies import LocalIam
+    from local.runtime.workers import LambdaRuntime
+
+
+class LocalMode(Protocol):
+    """What the reloader changes of a running local mode (cli/run.py's LocalMode)."""
+
+    console: Console
+    stack: SynthesizedStack
+    runtime: LambdaRuntime
+    aws: LocalAws
+    gateway: WebSocketGateway
+    events: EventDelivery
+    cloudwatch: LocalCloudWatch
+
+    @property
+    def iam(self) -> LocalIam | None: ...
+
+    def overrides(self) -> dict[str, Override]: ...
+
 
 WATCHED = ("lambdas", "infra", "app.py", "cdk.json", "client")
 STACK_SOURCES = ("infra", "app.py", "cdk.json")

@@ -1,7 +1,9 @@
 """The API Gateway connection management API (`@connections`), served locally.
 
 `POST /@connections/{id}` sends the body to that connection, `GET` describes it, `DELETE` closes it;
-an unknown id answers 410 Gone, as on AWS. The WebSocket gateway registers each open connection here;
+an unknown id answers 410 Gone, as on AWS. A call is answered only for this stage's path, signed with
+SigV4 by a key local mode knows and allowed by the caller's IAM policies (`execute-api:ManageConnections`):
+unsigned, wrongly signed or denied calls get API Gateway's 403. The WebSocket gateway registers each open connection here;
 tests can register recording connections instead.
 """
 
@@ -15,7 +17,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
+
+from local.console.lines import Console
+from local.faults.plan import PLAN
+from local.iam import sigv4
+from local.iam.policies import AccessDenied, LocalIam
+from local.iam.sigv4 import SignedRequest
+from local.template.names import ACCOUNT_ID, API_ID, REGION
 
 PATH = re.compile(r"^(?:/[^/@]+)?/@connections/(?P<id>[^/]+)$")  # the gateway allows only its own stage prefix
 MAX_POST_BYTES = 128 * 1024
@@ -107,3 +116,51 @@ class ManagementApp:
             headers.append(("Content-Type", "application/json"))
         start_response(f"{status} {HTTPStatus(status).phrase}", headers)
         return [data]
+
+
+def answer(
+    registry: ConnectionRegistry, request: SignedRequest, stage: str, iam: LocalIam, console: Console
+) -> tuple[int, Any, dict[str, str]]:
+    """A call of `stage`'s management API as API Gateway answers it: refused unless it is this stage's
+    path, signed with SigV4 by a known key and allowed by the caller's IAM policies
+    (execute-api:ManageConnections); then the fault plan's 500, or the call itself. Logged on the console."""
+    method, target, body = request.method, request.target, request.body
+    refused = _refusal(request, stage, iam)
+    if refused is not None:
+        _log(console, method, target, refused[0], body)
+        return refused
+    if method == "POST" and PLAN.strike("management"):
+        console.log("ERROR", "fault: @connections answered 500")
+        return 500, {"message": "Internal server error"}, {"x-amzn-ErrorType": "InternalServerError"}
+    status, payload = handle(registry, method, urlsplit(target).path, body)
+    _log(console, method, target, status, body)
+    return status, payload, {"x-amzn-ErrorType": "GoneException"} if status == 410 else {}
+
+
+def _refusal(request: SignedRequest, stage: str, iam: LocalIam) -> tuple[int, Any, dict[str, str]] | None:
+    path = urlsplit(request.target).path
+    prefix = f"/{stage}/@connections/"
+    if not path.startswith(prefix) or "/" in path.removeprefix(prefix):
+        return 403, {"message": "Forbidden"}, {"x-amzn-ErrorType": "ForbiddenException"}
+    connection_id = unquote(path.removeprefix(prefix))
+    resource = f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{API_ID}/{stage}/{request.method}/@connections/{connection_id}"
+    try:
+        iam.authorize(request, "execute-api:ManageConnections", [resource])
+    except sigv4.SignatureRefused as refused:
+        return 403, {"message": refused.message}, {"x-amzn-ErrorType": refused.code}
+    except AccessDenied as denied:
+        return 403, {"Message": denied.message}, {"x-amzn-ErrorType": "AccessDeniedException"}
+    return None
+
+
+def _log(console: Console, method: str, target: str, status: int, body: bytes) -> None:
+    connection_id = unquote(urlsplit(target).path.rsplit("/", 1)[-1])
+    if method == "POST" and status == 200:
+        try:
+            frame = json.loads(body)
+            text = f"← {frame.get('type')} seq={frame.get('seq')} {frame.get('label', '')!r}"
+        except (ValueError, RecursionError, AttributeError):
+            text = f"← {len(body)} bytes"
+        console.log("EMIT", text, connection_id)
+    else:
+        console.log("INFO", f"{method} {urlsplit(target).path} → {status}", connection_id)

@@ -8,26 +8,14 @@ endpoint is the stage URL, rewritten to this port (local/cli/run.py).
 What it does as API Gateway does:
 - The handshake: only `/` and `/{stage}` are WebSocket paths (another is 403); a malformed upgrade
   (no Sec-WebSocket-Key, a wrong version...) is answered 400 before anything runs, so nothing is
-  stored behind a refused handshake.
-- The $connect route's REQUEST authorizer runs next: a missing identity source is 401 without calling
-  it, its "Unauthorized" error is 401, another error 500, a policy that does not allow the route 403;
-  its `context` (and `principalId`) reaches every later event as `requestContext.authorizer`.
-- A route's or the authorizer's function is invoked only if its resource-based policy (the
-  template's AWS::Lambda::Permission) lets API Gateway invoke it from that route or authorizer, as
-  Lambda checks: else the call fails as API Gateway fails it (a 500 handshake, an "Internal server
-  error" answer) and "Invalid permissions on Lambda function" is logged.
-- `$connect` runs before the handshake completes; a handler status >= 400 (or a handler error) refuses
-  it with that HTTP status and no connection is made.
-- Each message picks its route by the route selection expression (`$request.body.type`), falling back
-  to `$default`; routes with a route response send the handler's `body` back to the client. A failing
-  handler, or a message the gateway itself cannot route, gets the client API Gateway's
-  `{"message": "Internal server error", ...}`: every frame gets an answer or a documented close.
+  stored behind a refused handshake. Then the authorizer and `$connect` (integrations.py); a status
+  >= 400 (or an error) refuses the handshake with that status and no connection is made.
+- Each message takes its route (integrations.py); routes with a route response send the handler's
+  `body` back to the client. A failing handler, or a message the gateway itself cannot route, gets
+  API Gateway's `{"message": "Internal server error", ...}`: every frame gets an answer or a close.
 - `$disconnect` runs after a close from either side, with the close code and reason.
-- Frame and message limits, idle timeout and lifetime: local/gateway/connections.py. Request heads,
-  bodies and half-open connections: local/gateway/http_front.py.
-- `POST`/`GET`/`DELETE /{stage}/@connections/{id}` (this stage only; 410 for unknown ids), signed with
-  SigV4 by a key local mode knows and allowed by the caller's IAM policies (`execute-api:ManageConnections`):
-  unsigned, wrongly signed or denied calls get API Gateway's 403.
+- Frames, messages, idle timeout and lifetime: connections.py. Request heads, bodies and half-open
+  connections: http_front.py. The management API's calls: management_api.py.
 
 Not API Gateway: the fault hooks of local/faults/hooks.py, on the same port.
 """
@@ -41,17 +29,15 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import urlsplit
 
 from websockets.http11 import Request
 from websockets.server import ServerProtocol
 
 from local.console.lines import Console
 from local.faults.hooks import FaultHooks
-from local.faults.plan import PLAN
 from local.gateway import events, management_api
 from local.gateway.connections import (
     GOING_AWAY,
@@ -73,39 +59,20 @@ from local.gateway.http_front import (
     read_head,
     response,
 )
+from local.gateway.integrations import Integrations, Invoke
 from local.gateway.management_api import Connection, ConnectionRegistry
-from local.iam import sigv4
-from local.iam.policies import AccessDenied, LocalIam, policy_allows
-from local.iam.resource_policies import APIGATEWAY_PRINCIPAL, LambdaPermissions, authorizer_source_arn, route_source_arn
+from local.iam.policies import LocalIam
+from local.iam.resource_policies import LambdaPermissions
 from local.iam.sigv4 import SignedRequest
 from local.runtime.workers import Invocation
-from local.template.names import ACCOUNT_ID, API_ID, REGION
-from local.template.specs import AuthorizerSpec, WebSocketApiSpec
+from local.template.specs import WebSocketApiSpec
 
-__all__ = ["IDLE_TIMEOUT_SECONDS", "MAX_LIFETIME_SECONDS", "WebSocketGateway", "select_route"]
-
-Invoke = Callable[[str, dict[str, Any]], Invocation]
 KEEP_ALIVE_SECONDS = 60.0  # an idle keep-alive HTTP connection (between @connections calls)
-INVALID_PERMISSIONS = "Invalid permissions on Lambda function"  # API Gateway's words for a missing Lambda::Permission
 
 
 def new_connection_id() -> str:
     """Shaped like API Gateway's: 16 characters of base64, often ending in '='."""
     return base64.b64encode(secrets.token_bytes(11)).decode()[:15] + "="
-
-
-def select_route(expression: str, body: str, routes: dict[str, Any]) -> str | None:
-    """The route key for a message: the value at `$request.body.<path>` if a route has it, else `$default`."""
-    if expression.startswith("$request.body."):
-        try:
-            value: Any = json.loads(body)
-            for part in expression.removeprefix("$request.body.").split("."):
-                value = value.get(part) if isinstance(value, dict) else None
-        except (ValueError, RecursionError):  # not JSON, or nested deeper than a parser goes
-            value = None
-        if isinstance(value, str) and value in routes and not value.startswith("$"):
-            return value
-    return "$default" if "$default" in routes else None
 
 
 class WebSocketGateway:
@@ -130,19 +97,16 @@ class WebSocketGateway:
     ) -> None:
         """`permissions`: the functions' resource-based policies, checked before each invocation as
         Lambda checks them for API Gateway (None: not checked, for tests of the gateway alone)."""
-        self.api = api
-        self.permissions = permissions
+        self.console = console or Console(quiet=True)
+        self.integrations = Integrations(api, invoke, self.console, threads=invoke_threads, permissions=permissions)
         self.iam = iam or LocalIam({})  # no roles: only local mode's administrator may call @connections
-        self._invoke_blocking = invoke
         self.host = host
         self.port = port
         self.registry = registry or ConnectionRegistry()
-        self.console = console or Console(quiet=True)
         self.idle_timeout = idle_timeout
         self.max_lifetime = max_lifetime
         self.max_message_bytes = max_message_bytes
         self.faults = FaultHooks(lambda seconds: self._spawn(self.outage(seconds)), fault_token)
-        self._executor = ThreadPoolExecutor(max_workers=invoke_threads, thread_name_prefix="route")
         self._server: asyncio.base_events.Server | None = None
         self._live: dict[str, LiveConnection] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -150,6 +114,22 @@ class WebSocketGateway:
         self._half_open = HalfOpen(max_half_open)
         self._outage_until: float | None = None  # monotonic end of the outage under way, if one is
         self.loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def api(self) -> WebSocketApiSpec:
+        return self.integrations.api
+
+    @api.setter
+    def api(self, api: WebSocketApiSpec) -> None:  # a reload of the stack
+        self.integrations.api = api
+
+    @property
+    def permissions(self) -> LambdaPermissions | None:
+        return self.integrations.permissions
+
+    @permissions.setter
+    def permissions(self, permissions: LambdaPermissions | None) -> None:
+        self.integrations.permissions = permissions
 
     @property
     def url(self) -> str:
@@ -178,7 +158,7 @@ class WebSocketGateway:
             await asyncio.wait(self._tasks, timeout=5)
         if self._server:
             await self._server.wait_closed()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self.integrations.close()
 
     async def outage(self, seconds: float) -> None:
         """Crash and restart the WebSocket side: abort every connection, refuse new ones for `seconds`.
@@ -200,19 +180,6 @@ class WebSocketGateway:
         self._server = await asyncio.start_server(self._serve, self.host, self.port, limit=MAX_HEAD_BYTES)
         self._outage_until = None
         self.console.log("INFO", "fault over: WebSocket side accepting connections again")
-
-    async def _invoke(self, route_key: str, event: dict[str, Any]) -> Invocation:
-        source = route_source_arn(self.api.stage_name, route_key)
-        return await self._invoke_function(self.api.routes[route_key].function, event, source)
-
-    async def _invoke_function(self, function: str, event: dict[str, Any], source_arn: str) -> Invocation:
-        if self.permissions is not None and not self.permissions.allows(function, APIGATEWAY_PRINCIPAL, source_arn):
-            # What API Gateway logs; the caller answers as for any failed integration (500).
-            self.console.log("ERROR", f"Execution failed due to configuration error: {INVALID_PERMISSIONS} {function}")
-            return Invocation(
-                error={"errorType": "AccessDeniedException", "errorMessage": "Invalid permissions on Lambda function"}
-            )
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._invoke_blocking, function, event)
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coroutine)
@@ -268,47 +235,8 @@ class WebSocketGateway:
             if status >= 400:
                 self.console.log("REFUSED", f"{method} {urlsplit(target).path} → {status}")
             return status, payload, extra
-        refused = self._refuse_management_call(method, target, head.headers, body)
-        if refused is not None:
-            self._log_management(method, target, refused[0], body)
-            return refused
-        if method == "POST" and PLAN.strike("management"):
-            self.console.log("ERROR", "fault: @connections answered 500")
-            return 500, {"message": "Internal server error"}, {"x-amzn-ErrorType": "InternalServerError"}
-        status, payload = management_api.handle(self.registry, method, urlsplit(target).path, body)
-        self._log_management(method, target, status, body)
-        return status, payload, {"x-amzn-ErrorType": "GoneException"} if status == 410 else {}
-
-    def _refuse_management_call(
-        self, method: str, target: str, headers: dict[str, str], body: bytes
-    ) -> tuple[int, Any, dict[str, str]] | None:
-        """As API Gateway: only this stage's path; SigV4 by a known key; IAM execute-api:ManageConnections."""
-        path = urlsplit(target).path
-        prefix = f"/{self.api.stage_name}/@connections/"
-        if not path.startswith(prefix) or "/" in path.removeprefix(prefix):
-            return 403, {"message": "Forbidden"}, {"x-amzn-ErrorType": "ForbiddenException"}
-        connection_id = unquote(path.removeprefix(prefix))
-        stage = self.api.stage_name
-        resource = f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{API_ID}/{stage}/{method}/@connections/{connection_id}"
-        try:
-            self.iam.authorize(SignedRequest(method, target, headers, body), "execute-api:ManageConnections", [resource])
-        except sigv4.SignatureRefused as refused:
-            return 403, {"message": refused.message}, {"x-amzn-ErrorType": refused.code}
-        except AccessDenied as denied:
-            return 403, {"Message": denied.message}, {"x-amzn-ErrorType": "AccessDeniedException"}
-        return None
-
-    def _log_management(self, method: str, target: str, status: int, body: bytes) -> None:
-        connection_id = unquote(urlsplit(target).path.rsplit("/", 1)[-1])
-        if method == "POST" and status == 200:
-            try:
-                frame = json.loads(body)
-                text = f"← {frame.get('type')} seq={frame.get('seq')} {frame.get('label', '')!r}"
-            except (ValueError, RecursionError, AttributeError):
-                text = f"← {len(body)} bytes"
-            self.console.log("EMIT", text, connection_id)
-        else:
-            self.console.log("INFO", f"{method} {urlsplit(target).path} → {status}", connection_id)
+        request = SignedRequest(method, target, head.headers, body)
+        return management_api.answer(self.registry, request, self.api.stage_name, self.iam, self.console)
 
     # -- the handshake ------------------------------------------------------------------------------
 
@@ -338,9 +266,9 @@ class WebSocketGateway:
                 await _refuse(writer, protocol, 400, "Bad Request", already_answered=request is None)
                 self.console.log("REFUSED", "handshake refused: HTTP 400 (not a valid WebSocket upgrade)", connection_id)
                 return
-            status, identity = await self._admit(connection_id, head)
+            status, identity = await self.integrations.admit(connection_id, head, self._context)
             if status >= 400:
-                await _refuse(writer, protocol, status, _reason(status))
+                await _refuse(writer, protocol, status, HTTPStatus(status).phrase)
                 self.console.log("REFUSED", f"handshake refused: HTTP {status}", connection_id)
                 return
             protocol.send_response(accepted)
@@ -350,34 +278,6 @@ class WebSocketGateway:
         finally:
             leave_half_open()
         await self._connected(reader, writer, live, head)
-
-    async def _admit(self, connection_id: str, head: RequestHead) -> tuple[int, dict[str, Any] | None]:
-        """The authorizer, then $connect: (their answer's status, the authorizer's context)."""
-        authorizer = self.api.routes["$connect"].authorizer
-        status, identity = await self._authorize(authorizer, connection_id, head) if authorizer else (0, None)
-        if status:
-            return status, None
-        event = events.connect_event(connection_id, head.target, head.headers, identity=identity, **self._context)
-        invocation = await self._invoke("$connect", event)
-        status = 500 if invocation.error else int((invocation.payload or {}).get("statusCode", 200))
-        return status, identity
-
-    async def _authorize(self, spec: AuthorizerSpec, connection_id: str, head: RequestHead) -> tuple[int, dict[str, Any] | None]:
-        """(0, authorizer context) when admitted, else (HTTP status, None)."""
-        query = dict(parse_qsl(urlsplit(head.target).query, keep_blank_values=True))
-        for source in spec.identity_source:
-            kind, _, name = source.removeprefix("route.request.").partition(".")
-            value = query.get(name) if kind == "querystring" else head.headers.get(name.lower())
-            if not value:
-                return 401, None
-        event = events.authorizer_event(connection_id, head.target, head.headers, **self._context)
-        invocation = await self._invoke_function(spec.function, event, authorizer_source_arn(spec.authorizer_id))
-        if invocation.error:
-            return (401 if invocation.error.get("errorMessage") == "Unauthorized" else 500), None
-        policy = invocation.payload if isinstance(invocation.payload, dict) else {}
-        if not policy_allows(policy, "execute-api:Invoke", event["methodArn"]):
-            return 403, None
-        return 0, {**(policy.get("context") or {}), "principalId": policy.get("principalId")}
 
     # -- an open connection ------------------------------------------------------------------------
 
@@ -427,7 +327,7 @@ class WebSocketGateway:
     async def _message(self, live: LiveConnection, body: str) -> None:
         request_id = str(uuid.uuid4())
         try:
-            route_key = select_route(self.api.route_selection_expression, body, self.api.routes)
+            route_key = self.integrations.route_of(body)
             if route_key is None:
                 live.send(json.dumps({"message": "Forbidden", "connectionId": live.connection_id, "requestId": request_id}))
                 return
@@ -441,7 +341,7 @@ class WebSocketGateway:
                 identity=live.identity,
                 **self._context,
             )
-            invocation = await self._invoke(route_key, event)
+            invocation = await self.integrations.invoke(route_key, event)
         except Exception as error:  # the gateway itself failed on this frame: answer, never go silent
             self.console.log("ERROR", f"message not routed: {type(error).__name__}", live.connection_id)
             invocation = Invocation(error={"errorType": type(error).__name__, "errorMessage": "gateway"})
@@ -467,7 +367,7 @@ class WebSocketGateway:
         event = events.disconnect_event(
             live.connection_id, code, reason, connected_at=live.connected_at, identity=live.identity, **self._context
         )
-        invocation = await self._invoke("$disconnect", event)
+        invocation = await self.integrations.invoke("$disconnect", event)
         if invocation.error:
             self.console.log("ERROR", f"$disconnect: {invocation.error.get('errorMessage')}", live.connection_id)
 
@@ -493,7 +393,3 @@ async def _close(writer: asyncio.StreamWriter) -> None:
         await writer.wait_closed()
     except (ConnectionError, OSError):
         pass
-
-
-def _reason(status: int) -> str:
-    return HTTPStatus(status).phrase

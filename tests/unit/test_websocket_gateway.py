@@ -8,7 +8,8 @@ import json
 import pytest
 import websockets
 
-from local.gateway.websocket import WebSocketGateway, select_route
+from local.gateway.integrations import select_route
+from local.gateway.websocket import WebSocketGateway
 from local.runtime.workers import Invocation
 from local.template.specs import RouteSpec, WebSocketApiSpec
 from tests.support.aio import run
