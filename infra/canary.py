@@ -17,11 +17,13 @@ from typing import Any
 import jsii
 from aws_cdk import BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy, Stack
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_synthetics as synthetics
 from constructs import Construct
 
+from infra.authentication import Authentication
 from infra.compliance import acknowledge
+from infra.config import StackConfig
+from infra.realtime_api import RealtimeApi
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME = synthetics.Runtime.SYNTHETICS_PYTHON_SELENIUM_7_0
@@ -55,13 +57,13 @@ class SmokeCanary(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        websocket_url: str,
-        signing_secret: secretsmanager.ISecret,
-        min_delay_seconds: int,
-        max_delay_seconds: int,
-        removal_policy: RemovalPolicy,
+        config: StackConfig,
+        api: RealtimeApi,
+        auth: Authentication,
     ) -> None:
         super().__init__(scope, construct_id)
+        signing_secret = auth.signing_secret
+        removal_policy = config.removal_policy
         artifacts = s3.Bucket(
             self,
             "Artifacts",
@@ -89,10 +91,10 @@ class SmokeCanary(Construct):
             timeout=Duration.minutes(4),
             artifacts_bucket_location=synthetics.ArtifactsBucketLocation(bucket=artifacts),
             environment_variables={
-                "WEBSOCKET_URL": websocket_url,
+                "WEBSOCKET_URL": api.stage.url,
                 "SIGNING_SECRET_ID": signing_secret.secret_arn,
-                "MIN_DELAY_SECONDS": str(min_delay_seconds),
-                "MAX_DELAY_SECONDS": str(max_delay_seconds),
+                "MIN_DELAY_SECONDS": str(config.min_delay_seconds),
+                "MAX_DELAY_SECONDS": str(config.max_delay_seconds),
             },
         )
         signing_secret.grant_read(self.canary.role)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +50,20 @@ class StackConfig:
     emit_reserved_concurrency: int = 0  # 0: none (the default in every stage: see validate())
     powertools_layer_arn: str = ""  # set: this layer instead of the one Powertools publishes for the locked version
     canary: bool = False  # the smoke checks that need only the endpoint, every 5 minutes (infra/canary.py)
+
+    @property
+    def removal_policy(self) -> RemovalPolicy:
+        """Production keeps its data and logs when the stack goes; dev cleans up after itself."""
+        return RemovalPolicy.RETAIN if self.production else RemovalPolicy.DESTROY
+
+    @property
+    def log_retention(self) -> logs.RetentionDays:
+        return logs.RetentionDays.THREE_MONTHS if self.production else logs.RetentionDays.ONE_MONTH
+
+    @property
+    def retention_seconds(self) -> int:
+        """How long a tracking or a live order is kept after its last event."""
+        return self.retention_hours * 3600
 
     @property
     def metrics_namespace(self) -> str:

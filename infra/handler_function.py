@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy
+from aws_cdk import BundlingOptions, DockerImage, Duration, ILocalBundling
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -18,6 +18,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from infra.compliance import acknowledge
+from infra.config import StackConfig
 
 LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -106,29 +107,21 @@ def lambdas_code_with(*packages: str) -> lambda_.Code:
 
 
 class HandlerFunctions(Construct):
-    """Creates the functions of one asset; `add` returns a function running `handlers.<name>.handler`."""
+    """Creates the stack's functions, all from one asset: `add` returns a function running
+    `handlers.<module>.handler`, and `all` names every function made (for the dashboard and alarms)."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        powertools_version: str,
-        powertools_layer_arn: str = "",
-        log_retention: logs.RetentionDays,
-        removal_policy: RemovalPolicy,
-        metrics_namespace: str,
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig) -> None:
         super().__init__(scope, construct_id)
         self._code = lambdas_code()
-        self._log_retention = log_retention
-        self._removal_policy = removal_policy
-        self._metrics_namespace = metrics_namespace
+        self._log_retention = config.log_retention
+        self._removal_policy = config.removal_policy
+        self._metrics_namespace = config.metrics_namespace
         # A region or release without the parameter (it has happened) takes `-c powertoolsLayerArn=...`.
-        layer_arn = powertools_layer_arn or ssm.StringParameter.value_for_string_parameter(
-            self, powertools_layer_parameter(powertools_version)
+        layer_arn = config.powertools_layer_arn or ssm.StringParameter.value_for_string_parameter(
+            self, powertools_layer_parameter(config.powertools_version)
         )
         self._layer = lambda_.LayerVersion.from_layer_version_arn(self, "PowertoolsLayer", layer_arn)
+        self.all: dict[str, lambda_.Function] = {}  # "TrackOrder": the TrackOrderFunction, ...
 
     def add(
         self,
@@ -154,7 +147,7 @@ class HandlerFunctions(Construct):
             "IAM5[Resource::*]",
             "X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) has no resource-level permissions.",
         )
-        return lambda_.Function(
+        function = lambda_.Function(
             self,
             construct_id,
             role=role,
@@ -175,3 +168,5 @@ class HandlerFunctions(Construct):
                 **environment,
             },
         )
+        self.all[construct_id.removesuffix("Function")] = function
+        return function

@@ -21,6 +21,8 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct, IConstruct
 
 from infra.compliance import BASIC_EXECUTION_ROLE, acknowledge
+from infra.config import StackConfig
+from infra.realtime_api import RealtimeApi
 
 CLIENT_DIR = Path(__file__).resolve().parent.parent / "client"
 
@@ -46,14 +48,14 @@ class HostedClient(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        websocket_endpoint: str,
-        websocket_url: str,
-        production: bool,
-        log_retention: logs.RetentionDays,
+        config: StackConfig,
+        api: RealtimeApi,
     ) -> None:
-        """`websocket_endpoint`: wss://host (for the CSP); `websocket_url`: with the stage (for config.json)."""
         super().__init__(scope, construct_id)
-        removal = RemovalPolicy.RETAIN if production else RemovalPolicy.DESTROY
+        removal = config.removal_policy
+        production = config.production
+        websocket_endpoint = api.api.api_endpoint  # wss://host, for the CSP
+        websocket_url = api.stage.url  # with the stage, for config.json
         self.bucket = s3.Bucket(
             self,
             "Bucket",
@@ -145,7 +147,7 @@ class HostedClient(Construct):
             distribution_paths=["/*"],
             prune=True,
             retain_on_delete=production,  # dev: deleting the stack empties the bucket, so it can go too
-            log_group=logs.LogGroup(self, "DeploymentLogs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY),
+            log_group=logs.LogGroup(self, "DeploymentLogs", retention=config.log_retention, removal_policy=RemovalPolicy.DESTROY),
         )
 
         provider = next(c for c in Stack.of(self).node.children if c.node.id.startswith("Custom::CDKBucketDeployment"))

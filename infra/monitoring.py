@@ -15,15 +15,21 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from aws_cdk import aws_sqs as sqs
-from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_synthetics as synthetics
 from constructs import Construct
 
 from infra.compliance import acknowledge
+from infra.config import StackConfig
 from infra.handler_function import SERVICE_NAME
+from infra.order_publishing import OrderPublishing
+from infra.realtime_api import RealtimeApi
+from infra.tables import Tables
+from infra.tracking_workflow import TrackingWorkflow
 
 PERIOD = Duration.minutes(5)
+# The dashboard lists the functions in the order a connection meets them, then the workflow's, the
+# publishing's and the authorizer (a function not named here comes last).
+DASHBOARD_ORDER = ["Connect", "Disconnect", "TrackOrder", "Ping", "Default", "Emit", "Publish", "Authorizer"]
 RETRIED_ON_ERROR = {"Emit", "Publish"}  # the functions whose errors are retried, by Step Functions or Lambda
 TABLE_OPERATIONS = [
     dynamodb.Operation.GET_ITEM,
@@ -34,25 +40,35 @@ TABLE_OPERATIONS = [
 ]
 
 
+def _in_dashboard_order(functions: dict[str, lambda_.Function]) -> dict[str, lambda_.Function]:
+    def place(name: str) -> int:
+        return DASHBOARD_ORDER.index(name) if name in DASHBOARD_ORDER else len(DASHBOARD_ORDER)
+
+    return {name: functions[name] for name in sorted(functions, key=place)}
+
+
 class Monitoring(Construct):
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        stage: str,
-        namespace: str,
+        config: StackConfig,
         functions: dict[str, lambda_.Function],
-        state_machine: sfn.StateMachine,
-        tables: dict[str, dynamodb.Table],
-        dead_letters: sqs.Queue,
-        publish_failures: sqs.Queue,
-        api_id: str,
-        alarm_email: str,
+        api: RealtimeApi,
+        workflow: TrackingWorkflow,
+        tables: Tables,
+        publishing: OrderPublishing,
         canary: synthetics.Canary | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.namespace = namespace
+        stage = config.stage
+        alarm_email = config.alarm_email
+        self.namespace = config.metrics_namespace
+        functions = _in_dashboard_order(functions)
+        state_machine = workflow.state_machine
+        dead_letters = workflow.dead_letters
+        publish_failures = publishing.failures
         self.topic = sns.Topic(self, "AlarmTopic", display_name=f"Order tracking ({stage}) alarms", enforce_ssl=True)
         acknowledge(
             self.topic,
@@ -91,7 +107,7 @@ class Monitoring(Construct):
             self.app_metric("Errors"),
             "a route failed for a customer: the client got an `internal` error, or $connect a 500",
         )
-        for name, table in tables.items():
+        for name, table in tables.by_name.items():
             self._alarm(
                 f"{name}Throttles",
                 table.metric_throttled_requests_for_operations(operations=TABLE_OPERATIONS, period=PERIOD),
@@ -121,10 +137,12 @@ class Monitoring(Construct):
 
         # Dashboard names are account-wide, not regional: the region keeps the same stage deployable in two.
         self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=f"OrderTracking-{stage}-{Aws.REGION}")
-        api = {"ApiId": api_id, "Stage": stage}
+        dimensions = {"ApiId": api.api.api_id, "Stage": stage}
 
         def gateway_metric(name: str) -> cw.Metric:
-            return cw.Metric(namespace="AWS/ApiGateway", metric_name=name, dimensions_map=api, statistic="Sum", period=PERIOD)
+            return cw.Metric(
+                namespace="AWS/ApiGateway", metric_name=name, dimensions_map=dimensions, statistic="Sum", period=PERIOD
+            )
 
         self.dashboard.add_widgets(
             self._graph(

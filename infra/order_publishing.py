@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -25,11 +25,16 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from constructs import Construct
 
+from infra.config import StackConfig
 from infra.dead_letters import dead_letter_queue
+from infra.handler_function import HandlerFunctions
+from infra.realtime_api import RealtimeApi
+from infra.tables import Tables
 
 # The publish's detail-type (lambdas/order_tracking/wire/publish.py's DETAIL_TYPE:
 # tests/infra/test_shared_names.py proves the copies equal).
 DETAIL_TYPE = "Order Status Changed"
+PUBLISH_TIMEOUT_SECONDS = 60  # a fan-out to many watchers (docs/operations.md has its time budget)
 ASYNC_RETRIES = 2  # Lambda's retries of a failed invocation (its default, made explicit)
 MAX_EVENT_AGE = Duration.hours(6)  # a status older than this is news no more
 EXAMPLE_SOURCE = "shop.backend"
@@ -44,12 +49,24 @@ EXAMPLE_DETAIL = {
 
 
 class OrderPublishing(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, removal_policy: RemovalPolicy) -> None:
+    """The bus, its rule, the publish function (stores each event and posts it to every connection
+    watching the order), the publish-failures queue and the policy a backend's role needs."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StackConfig,
+        functions: HandlerFunctions,
+        tables: Tables,
+        api: RealtimeApi,
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         self.bus = events.EventBus(self, "Bus", event_bus_name=f"{stack.stack_name}-orders")
         self.failures = dead_letter_queue(
-            self, "PublishFailures", removal_policy=removal_policy, holds="refused and failed publishes"
+            self, "PublishFailures", removal_policy=config.removal_policy, holds="refused and failed publishes"
         )
         self.publisher_policy = iam.ManagedPolicy(
             self,
@@ -57,8 +74,24 @@ class OrderPublishing(Construct):
             description="Publish order status changes to the order-tracking stack (attach to a backend's role)",
             statements=[iam.PolicyStatement(actions=["events:PutEvents"], resources=[self.bus.event_bus_arn])],
         )
+        self.function = functions.add(
+            "PublishFunction",
+            "publish",
+            {
+                **api.environment,
+                "RETENTION_SECONDS": str(config.retention_seconds),
+                **tables.environment("Orders", "Watchers"),
+                "PUBLISH_FAILURES_QUEUE_URL": self.failures.queue_url,
+            },
+            timeout_seconds=PUBLISH_TIMEOUT_SECONDS,  # a fan-out to many watchers
+        )
+        self._deliver_to(self.function)
+        # the append with its fan-out lease, the lease's renewal and release, a new stream over an expired one
+        tables.orders.grant(self.function, "dynamodb:UpdateItem", "dynamodb:PutItem")
+        tables.watchers.grant(self.function, "dynamodb:Query", "dynamodb:GetItem", "dynamodb:DeleteItem")
+        api.grant_post_to_connections(self.function)
 
-    def deliver_to(self, function: lambda_.Function) -> None:
+    def _deliver_to(self, function: lambda_.Function) -> None:
         """Send the bus's status events to `function`, asynchronously, with its failures to the queue."""
         function.configure_async_invoke(
             retry_attempts=ASYNC_RETRIES,

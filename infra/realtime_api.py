@@ -16,6 +16,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.compliance import acknowledge
+from infra.config import StackConfig
 
 ROUTE_SELECTION_EXPRESSION = "$request.body.type"
 ACCESS_LOG_FORMAT = {
@@ -57,13 +58,10 @@ class RealtimeApi(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        stage_name: str,
-        throttle_rate_limit: int,
-        throttle_burst_limit: int,
-        log_retention: logs.RetentionDays,
-        removal_policy: RemovalPolicy,
+        config: StackConfig,
     ) -> None:
         super().__init__(scope, construct_id)
+        stage_name = config.stage
         self.api = apigwv2.WebSocketApi(
             self,
             "Api",
@@ -71,14 +69,14 @@ class RealtimeApi(Construct):
             description="Real-time order tracking (wire protocol v1)",
             route_selection_expression=ROUTE_SELECTION_EXPRESSION,
         )
-        self.access_logs = logs.LogGroup(self, "AccessLogs", retention=log_retention, removal_policy=removal_policy)
+        self.access_logs = logs.LogGroup(self, "AccessLogs", retention=config.log_retention, removal_policy=config.removal_policy)
         self.stage = apigwv2.WebSocketStage(
             self,
             "Stage",
             web_socket_api=self.api,
             stage_name=stage_name,
             auto_deploy=True,
-            throttle=apigwv2.ThrottleSettings(rate_limit=throttle_rate_limit, burst_limit=throttle_burst_limit),
+            throttle=apigwv2.ThrottleSettings(rate_limit=config.throttle_rate_limit, burst_limit=config.throttle_burst_limit),
             access_log_settings=_AccessLogSettings(
                 apigwv2.LogGroupLogDestination(self.access_logs), apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FORMAT))
             ),
@@ -142,6 +140,11 @@ class RealtimeApi(Construct):
     def connections_endpoint(self) -> str:
         """The connection management API (`POST @connections/{id}`) of this stage, as https URL."""
         return self.stage.callback_url
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """What a handler that posts to connections is told (it is granted the post itself)."""
+        return {"CONNECTIONS_ENDPOINT": self.connections_endpoint}
 
     def add_route(
         self,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
@@ -31,8 +31,11 @@ def order_item(order_id: str, customer_id: str, events: list[dict[str, str]]) ->
 
 
 class SeedOrders(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, table: dynamodb.ITable, log_group: logs.ILogGroup) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, table: dynamodb.ITable, log_retention: logs.RetentionDays) -> None:
         super().__init__(scope, construct_id)
+        # The deploy-time calls' log, in the stack's scope where it always was: its logical ID must not
+        # move (tests/infra/test_logical_ids.py). Only these deploy-time calls write to it.
+        log_group = logs.LogGroup(Stack.of(self), "SeedOrdersLogs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
         owner, orders = load_seed_orders()
         policy = cr.AwsCustomResourcePolicy.from_sdk_calls(resources=[table.table_arn])
         for order_id, events in orders.items():

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.compliance import acknowledge
@@ -55,29 +54,15 @@ class Tables(Construct):
                 "(-c production=true, default for stage prod) turns point-in-time recovery on.",
             )
 
-    # Least privilege: each handler gets the calls it makes (the stores of lambdas/order_tracking), on the
-    # tables it touches.
-    def grant_connect(self, grantee: iam.IGrantable) -> None:
-        self.connections.grant(grantee, "dynamodb:PutItem", "dynamodb:Query")
+    @property
+    def by_name(self) -> dict[str, dynamodb.Table]:
+        """Each table by the name the dashboard and alarms give it."""
+        return {"Connections": self.connections, "Trackings": self.trackings, "Orders": self.orders, "Watchers": self.watchers}
 
-    def grant_disconnect(self, grantee: iam.IGrantable) -> None:
-        self.connections.grant(grantee, "dynamodb:DeleteItem")
-        self.trackings.grant(grantee, "dynamodb:UpdateItem")
-        self.watchers.grant(grantee, "dynamodb:DeleteItem")
-
-    def grant_track_order(self, grantee: iam.IGrantable) -> None:
-        self.connections.grant(grantee, "dynamodb:GetItem", "dynamodb:UpdateItem")
-        self.trackings.grant(grantee, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
-        self.orders.grant(grantee, "dynamodb:GetItem")
-        self.watchers.grant(grantee, "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
-
-    def grant_publish(self, grantee: iam.IGrantable) -> None:
-        # the append with its fan-out lease, the lease's renewal and release, a new stream over an expired one
-        self.orders.grant(grantee, "dynamodb:UpdateItem", "dynamodb:PutItem")
-        self.watchers.grant(grantee, "dynamodb:Query", "dynamodb:GetItem", "dynamodb:DeleteItem")
-
-    def grant_emit(self, grantee: iam.IGrantable) -> None:
-        self.trackings.grant(grantee, "dynamodb:UpdateItem")  # the append with its send lease, the release
+    def environment(self, *names: str) -> dict[str, str]:
+        """The variables that tell a handler the named tables ("Orders", ...): ORDERS_TABLE=<name>, ...
+        A handler's construct grants it the calls it makes on them (least privilege: table.grant)."""
+        return {f"{name.upper()}_TABLE": self.by_name[name].table_name for name in names}
 
     @staticmethod
     def _cfn(table: dynamodb.Table) -> dynamodb.CfnTable:

@@ -25,16 +25,20 @@ the same write makes a repeated emit store and send its event once.
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration, Fn, RemovalPolicy, Stack
+from aws_cdk import Aws, Duration, Fn, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.compliance import acknowledge
+from infra.config import StackConfig
+from infra.dead_letters import dead_letter_queue
+from infra.handler_function import HandlerFunctions
+from infra.realtime_api import RealtimeApi
+from infra.tables import Tables
 
 SUPERSEDED_ERROR = "Tracking.Superseded"
 # Names the emit handler uses (lambdas/ is runtime code, not imported here):
@@ -61,17 +65,35 @@ VENDED_LOGS_PREFIX = "/aws/vendedlogs/states/"
 
 
 class TrackingWorkflow(Construct):
+    """The state machine, its emit function and its dead-letter queue (failed trackings)."""
+
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        emit_function: lambda_.IFunction,
-        dead_letters: sqs.IQueue,
-        log_retention: logs.RetentionDays,
-        removal_policy: RemovalPolicy,
+        config: StackConfig,
+        functions: HandlerFunctions,
+        tables: Tables,
+        api: RealtimeApi,
     ) -> None:
         super().__init__(scope, construct_id)
+        # Reserved concurrency (only when configured) caps emit, which otherwise scales with every
+        # running tracking, so that bursts cannot starve the route handlers. Lambda refuses a reservation
+        # that leaves the account under its minimum unreserved concurrency, so no stage reserves by default.
+        self.emit = functions.add(
+            "EmitFunction",
+            "emit",
+            {**tables.environment("Connections", "Trackings"), **api.environment},
+            reserved_concurrency=config.emit_reserved_concurrency,
+            timeout_seconds=EMIT_TIMEOUT_SECONDS,
+        )
+        tables.trackings.grant(self.emit, "dynamodb:UpdateItem")  # the append with its send lease, the release
+        api.grant_post_to_connections(self.emit)
+        # Made in the stack's scope, where it always was: its logical ID must not move (test_logical_ids.py).
+        self.dead_letters = dead_letter_queue(
+            Stack.of(self), "FailedTrackings", removal_policy=config.removal_policy, holds="failed executions"
+        )
 
         prepare = sfn.Pass(
             self,
@@ -87,7 +109,7 @@ class TrackingWorkflow(Construct):
         emit = tasks.LambdaInvoke(
             self,
             "Emit",
-            lambda_function=emit_function,
+            lambda_function=self.emit,
             payload=sfn.TaskInput.from_object(
                 {
                     "trackingId.$": "$.trackingId",
@@ -144,7 +166,7 @@ class TrackingWorkflow(Construct):
         dead_letter = tasks.SqsSendMessage(
             self,
             "DeadLetter",
-            queue=dead_letters,
+            queue=self.dead_letters,
             message_body=sfn.TaskInput.from_object(
                 {
                     "execution.$": "$$.Execution.Id",
@@ -166,8 +188,8 @@ class TrackingWorkflow(Construct):
             self,
             "Logs",
             log_group_name=f"{VENDED_LOGS_PREFIX}{Aws.STACK_NAME}-tracking-{stack_uuid}",
-            retention=log_retention,
-            removal_policy=removal_policy,
+            retention=config.log_retention,
+            removal_policy=config.removal_policy,
         )
         self.state_machine = sfn.StateMachine(
             self,
@@ -184,7 +206,7 @@ class TrackingWorkflow(Construct):
             "The Step Functions log delivery actions (logs:*LogDelivery*, DescribeResourcePolicies, ...) and "
             "X-Ray (xray:PutTraceSegments, GetSamplingRules, ...) have no resource-level permissions.",
         )
-        emit_id = Stack.of(self).get_logical_id(_cfn_function(emit_function))
+        emit_id = Stack.of(self).get_logical_id(_cfn_function(self.emit))
         acknowledge(
             self,
             f"IAM5[Resource::<{emit_id}.Arn>:*]",
