@@ -11,6 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
+
 from order_tracking import wiring
 from order_tracking.delivery.gateway import is_server_error
 from order_tracking.delivery.lease import LeaseHeld

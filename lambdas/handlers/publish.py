@@ -12,6 +12,7 @@ Returns {"outcome": delivered|duplicate|refused, ...}.
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from order_tracking import wiring
 from order_tracking.live import refusals
 from order_tracking.runtime import deadline, settings

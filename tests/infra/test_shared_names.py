@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 
 from handlers.emit import TransientFault
 from order_tracking.connections.store import CONNECTIONS_BY_CUSTOMER
@@ -16,6 +17,7 @@ from order_tracking.wire.publish import DETAIL_TYPE
 
 from infra import order_publishing, seed_orders, tables, tracking_workflow
 from infra.config import DEFAULTS, ROOT
+from infra.handler_function import RUNTIME
 
 
 def definition(stack) -> dict:
@@ -92,3 +94,12 @@ def test_the_defaults_the_docs_state_are_cdk_json_s(stack):
 def test_the_rule_matches_the_detail_type_the_publish_function_documents(stack):
     (rule,) = stack.rules()
     assert rule.event_pattern == {"detail-type": [DETAIL_TYPE]} and DETAIL_TYPE == order_publishing.DETAIL_TYPE
+
+
+def test_lambdas_are_linted_and_type_checked_for_the_runtime_they_are_deployed_on():
+    version = RUNTIME.name.removeprefix("python")  # "3.14"
+    ruff = tomllib.loads((ROOT / "lambdas" / "ruff.toml").read_text())
+    assert ruff["target-version"] == "py" + version.replace(".", "")
+    makefile = (ROOT / "Makefile").read_text()
+    assert f"LAMBDA_PYTHON := {version}" in makefile
+    assert "mypy --python-version $(LAMBDA_PYTHON) -p handlers -p order_tracking" in makefile
