@@ -69,7 +69,7 @@ test: install lint
 	node --test tests/client/
 	$(PY) -m pytest
 
-# STAGE=dev (default) or prod; prod keeps its data and reserves concurrency for emit.
+# STAGE=dev (default) or prod; prod keeps its data (docs/operations.md, configuration).
 # Each stage's cloud assembly has its own directory: cdk.out is dev's (what local mode and the tests
 # read), cdk.out.prod is prod's, so synthesizing prod never changes what local mode runs.
 STAGE ?= dev

@@ -37,7 +37,9 @@ def _print_token(args: argparse.Namespace) -> None:
         print(f"(no local mode is running: make dev serves its client at {DEFAULT_CLIENT_URL} unless told another port)")
 
 
-def main(argv: list[str] | None = None) -> None:
+def command_line() -> argparse.ArgumentParser:
+    """The command line: `run` and `token` (docs/local-mode.md and docs/operations.md document every
+    option: tests/infra/test_docs_match_code.py)."""
     parser = argparse.ArgumentParser(prog="python -m local", description="Run the order-tracking stack on localhost.")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the synthesized deployment locally")
@@ -72,6 +74,11 @@ def main(argv: list[str] | None = None) -> None:
     token.add_argument("--ttl", type=int, default=3600, help="seconds the token is valid")
     token.add_argument("--deployed", metavar="STACK", help="sign with the secret of this deployed stack (e.g. OrderTracking-dev)")
     token.add_argument("--client-url", help="the local client's URL to print (default: the running make dev's)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = command_line()
     args = parser.parse_args(argv)
     if args.command == "token":
         _print_token(args)

@@ -51,7 +51,8 @@ def _backend(stack: str | None, aws_url: str | None) -> Backend:
     return Backend.of_local_mode(aws_url, SynthesizedStack.load(ensure_synth()), source=SOURCE)
 
 
-def main(argv: list[str] | None = None) -> int:
+def command_line() -> argparse.ArgumentParser:
+    """The command line (docs/publishing.md documents every option: tests/infra/test_docs_match_code.py)."""
     parser = argparse.ArgumentParser(prog="python -m publish", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--order", required=True, help="the order id, e.g. LV-2001 (its first publish creates it)")
     parser.add_argument("--type", required=True, help="the event type, e.g. order_sent")
@@ -62,7 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--stack", help="a deployed stack's name, e.g. OrderTracking-dev")
     where.add_argument("--aws-url", help="a local mode's AWS endpoint (default: the running make dev's, wherever it runs)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = command_line().parse_args(argv)
     detail = status_change(
         args.order, args.type, customer=args.customer, key=args.key or uuid.uuid4().hex, label=args.label, status=args.status
     )

@@ -50,7 +50,8 @@ def _line(result: Result) -> str:
     return f"{result.status}  {result.name:<26} {result.seconds:6.2f} s  {result.detail}"
 
 
-def main(argv: list[str] | None = None) -> int:
+def command_line() -> argparse.ArgumentParser:
+    """The command line (docs/operations.md documents every option: tests/infra/test_docs_match_code.py)."""
     parser = argparse.ArgumentParser(prog="python -m smoke", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--stack", help="a deployed stack's name, e.g. OrderTracking-dev")
@@ -65,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slack", type=float, default=2.0, help="seconds a gap may exceed the longest delay (default 2)")
     parser.add_argument("--strict", action="store_true", help="a skipped check fails the run")
     parser.add_argument("--json", action="store_true", help="print one JSON document of the results instead of lines")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = command_line()
     args = parser.parse_args(argv)
     target = _target(args, parser)
     options = Options(first_event_limit=args.first_event_limit, slack=args.slack)

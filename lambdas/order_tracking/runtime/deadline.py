@@ -2,7 +2,7 @@
 times out, so an invocation fails with an error of its own (and is retried, or answers `internal`)
 instead of being killed by Lambda mid-write.
 
-One AWS call, as the SDK is configured (aws_clients.SDK_CONFIG): an attempt is at most
+One AWS call, as the SDK is configured (aws/clients.py SDK_CONFIG): an attempt is at most
 CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS; botocore makes MAX_ATTEMPTS of them, sleeping at most
 MAX_BACKOFF_SECONDS between the two (its legacy retry mode: random() * 2 ** 0 seconds before the
 first retry, 50 ms at most for DynamoDB). So a call lasts at most CALL_SECONDS.
