@@ -5,6 +5,7 @@ from typing import Any
 
 from order_tracking import wiring
 from order_tracking.connections.routes import connection_id, customer_id, websocket_route
+from order_tracking.connections.store import ConnectionStore  # imported at init, not on the first request
 from order_tracking.runtime import settings
 from order_tracking.runtime.observability import Metric, count, logger
 from order_tracking.runtime.settings import ConnectionCapSettings, StoreSettings
@@ -14,7 +15,7 @@ SETTINGS = (StoreSettings, ConnectionCapSettings)
 
 @websocket_route(SETTINGS)
 def handler(event: dict[str, Any]) -> dict[str, Any]:
-    connections = wiring.connections()
+    connections: ConnectionStore = wiring.connections()
     customer = customer_id(event)
     cap = settings.load(ConnectionCapSettings).max_connections_per_customer
     if connections.open_count(customer, up_to=cap) >= cap:

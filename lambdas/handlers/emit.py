@@ -18,6 +18,7 @@ from order_tracking.delivery.lease import LeaseHeld
 from order_tracking.runtime import deadline, settings
 from order_tracking.runtime.observability import Metric, count, logger, metrics
 from order_tracking.runtime.settings import GatewaySettings, StoreSettings
+from order_tracking.simulated.lifecycle import Tracker  # imported at init, not on the first request
 
 SETTINGS = (StoreSettings, GatewaySettings)
 
@@ -51,7 +52,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deadline.start(context)
     settings.load_all(SETTINGS)
     try:
-        outcome = wiring.tracker().emit(event["trackingId"], event["executionName"], event["event"])
+        tracker: Tracker = wiring.tracker()
+        outcome = tracker.emit(event["trackingId"], event["executionName"], event["event"])
     except (BotoCoreError, ClientError, LeaseHeld, deadline.OutOfTime) as error:
         count(Metric.MANAGEMENT_API_ERRORS, int(is_server_error(error)))
         if isinstance(error, (LeaseHeld, deadline.OutOfTime)) or _transient(error):

@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from order_tracking import wiring
 from order_tracking.live import refusals
+from order_tracking.live.publish import Publisher  # imported at init, not on the first event
 from order_tracking.runtime import deadline, settings
 from order_tracking.runtime.observability import Metric, count, logger, metrics
 from order_tracking.runtime.settings import GatewaySettings, OrderSettings, PublishSettings, RetentionSettings, WatcherSettings
@@ -30,7 +31,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings.load_all(SETTINGS)
     logger.append_keys(event_id=event.get("id"), source=event.get("source"))
     try:
-        outcome, seq, watchers = wiring.publisher().publish(parse_publish(event.get("detail")))
+        publisher: Publisher = wiring.publisher()
+        outcome, seq, watchers = publisher.publish(parse_publish(event.get("detail")))
     except PublishRefused as refused:
         count(Metric.PUBLISHES_REFUSED)
         logger.warning("publish refused", extra={"reason": refused.reason.value, "detail": refused.detail})

@@ -13,6 +13,7 @@ from order_tracking.runtime.settings import (
     TrackingSettings,
     WatcherSettings,
 )
+from order_tracking.simulated import lifecycle  # noqa: F401 - the simulated path's, imported at init, not on the first request
 from order_tracking.wire.track_order import parse_track_order
 
 SETTINGS = (StoreSettings, OrderSettings, RetentionSettings, TrackingSettings, WatcherSettings, GatewaySettings)

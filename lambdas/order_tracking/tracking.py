@@ -14,6 +14,10 @@ from order_tracking.connections.store import CurrentTracking, OvertakenRequest
 from order_tracking.connections.switch import Switch
 from order_tracking.orders.catalog import OrderKind
 from order_tracking.runtime.observability import logger
+
+# What $disconnect always needs is imported at init (wiring.py imports lazily); track_order's handler
+# imports the simulated lifecycle itself; the live modules only when a live order is met.
+from order_tracking.simulated.trackings import TrackingStore
 from order_tracking.wire.frames import ErrorCode, ProtocolError
 from order_tracking.wire.track_order import TrackOrder
 
@@ -55,5 +59,6 @@ def disconnect(connection_id: str) -> None:
     if current is not None and current.kind == OrderKind.LIVE and current.live_order_id:
         wiring.watchers().drop(current.live_order_id, connection_id, current.tracking_id)
     elif current is not None:
-        wiring.trackings().detach(current.tracking_id, connection_id)
+        trackings: TrackingStore = wiring.trackings()
+        trackings.detach(current.tracking_id, connection_id)
     logger.info("disconnected", extra={"tracking_id": current.tracking_id if current else None})
