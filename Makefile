@@ -64,6 +64,7 @@ lint: install
 	$(VENV)/bin/ruff format --check --target-version py311 .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy --python-version $(LAMBDA_PYTHON) -p handlers -p order_tracking
+	node_modules/.bin/tsc -p tsconfig.json
 
 test: install lint
 	node --test tests/client/

@@ -4,6 +4,10 @@
 //
 // Status: "connecting" (first attempt), "connected", "reconnecting" (after a drop, waiting or
 // trying), "disconnected" (the browser is offline, or close() was called).
+//
+// The URL may be a function, asked before every attempt: `url({ handshakeFailed })` returns the URL
+// (or a promise of it), where handshakeFailed says the previous attempt closed without ever opening
+// (a refused token looks like that to a browser). The tracker element mints a fresh token there.
 
 import { DEFAULT_BACKOFF, backoffDelay } from "./backoff.js";
 
@@ -38,6 +42,7 @@ export class ReconnectingSocket {
     this.stopped = false;
     this.offline = false;
     this.pending = null;
+    this.handshakeFailed = false;
   }
 
   start() {
@@ -88,10 +93,29 @@ export class ReconnectingSocket {
   }
 
   #open() {
-    const socket = new this.WebSocketImpl(this.url);
+    const url = typeof this.url === "function" ? this.url({ handshakeFailed: this.handshakeFailed }) : this.url;
+    if (typeof url?.then !== "function") {
+      this.#openAt(url);
+      return;
+    }
+    const asked = (this.asked = {}); // a later attempt (or close()) makes this answer stale
+    url.then(
+      (resolved) => {
+        if (asked === this.asked && !this.stopped) this.#openAt(resolved);
+      },
+      () => {
+        if (asked === this.asked && !this.stopped) this.#retry(); // no URL this time (a token refused to come)
+      },
+    );
+  }
+
+  #openAt(url) {
+    const socket = new this.WebSocketImpl(url);
+    let opened = false;
     const replacing = this.socket && this.socket.readyState === 1 ? this.socket : null;
     this.socket = socket;
     socket.onopen = () => {
+      opened = true;
       if (socket !== this.socket) return;
       if (replacing) replacing.close(1000);
       this.#setStatus("connected");
@@ -110,17 +134,22 @@ export class ReconnectingSocket {
     socket.onclose = () => {
       if (socket !== this.socket) return; // a replaced connection closing: nothing to do
       this.#clearTimers();
-      if (this.stopped) return;
-      if (this.offline) {
-        this.#setStatus("disconnected");
-        return;
-      }
-      this.#setStatus("reconnecting");
-      const delay = backoffDelay(this.attempt, this.options, this.random);
-      this.attempt += 1;
-      this.delays.push(delay);
-      this.pending = this.timers.setTimeout(() => this.#open(), delay);
+      this.handshakeFailed = !opened;
+      this.#retry();
     };
+  }
+
+  #retry() {
+    if (this.stopped) return;
+    if (this.offline) {
+      this.#setStatus("disconnected");
+      return;
+    }
+    this.#setStatus("reconnecting");
+    const delay = backoffDelay(this.attempt, this.options, this.random);
+    this.attempt += 1;
+    this.delays.push(delay);
+    this.pending = this.timers.setTimeout(() => this.#open(), delay);
   }
 
   #startTimers() {

@@ -42,6 +42,9 @@ def content_security_policy(websocket_endpoint: str) -> str:
     )
 
 
+MODULES_PATH = "*.js"  # the client's JavaScript modules, importable across origins
+
+
 class HostedClient(Construct):
     def __init__(
         self,
@@ -74,25 +77,47 @@ class HostedClient(Construct):
         # CloudFront's policies and origin access controls are global, named per account: the names
         # carry the stack (so the stage) and the region, so the same stage deploys in two regions.
         account_wide_name = f"{Stack.of(self).stack_name}-{Aws.REGION}"
+        security = cloudfront.ResponseSecurityHeadersBehavior(
+            content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
+                content_security_policy=content_security_policy(websocket_endpoint), override=True
+            ),
+            content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
+            frame_options=cloudfront.ResponseHeadersFrameOptions(frame_option=cloudfront.HeadersFrameOption.DENY, override=True),
+            referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
+                referrer_policy=cloudfront.HeadersReferrerPolicy.NO_REFERRER, override=True
+            ),
+            strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
+                access_control_max_age=Duration.days(365), include_subdomains=True, override=True
+            ),
+        )
         headers = cloudfront.ResponseHeadersPolicy(
             self,
             "SecurityHeaders",
             response_headers_policy_name=f"{account_wide_name}-headers",
             comment="Order tracking client: CSP and security headers",
-            security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
-                content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
-                    content_security_policy=content_security_policy(websocket_endpoint), override=True
-                ),
-                content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
-                frame_options=cloudfront.ResponseHeadersFrameOptions(
-                    frame_option=cloudfront.HeadersFrameOption.DENY, override=True
-                ),
-                referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
-                    referrer_policy=cloudfront.HeadersReferrerPolicy.NO_REFERRER, override=True
-                ),
-                strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
-                    access_control_max_age=Duration.days(365), include_subdomains=True, override=True
-                ),
+            security_headers_behavior=security,
+        )
+        # The JavaScript modules (the <order-tracker> element and what it imports) may be imported by a
+        # shop's page on another origin: they, and nothing else, answer any origin's CORS request. They
+        # hold code only; config.json and the page stay same-origin.
+        module_headers = cloudfront.ResponseHeadersPolicy(
+            self,
+            "ModuleHeaders",
+            response_headers_policy_name=f"{account_wide_name}-modules",
+            comment="Order tracking client: the JavaScript modules, importable from any origin",
+            security_headers_behavior=security,
+            cors_behavior=cloudfront.ResponseHeadersCorsBehavior(
+                access_control_allow_origins=["*"],
+                access_control_allow_methods=["GET", "HEAD"],
+                access_control_allow_headers=["*"],
+                access_control_allow_credentials=False,
+                origin_override=True,
+            ),
+        )
+        origin = origins.S3BucketOrigin.with_origin_access_control(
+            self.bucket,
+            origin_access_control=cloudfront.S3OriginAccessControl(
+                self, "OriginAccess", origin_access_control_name=f"{account_wide_name}-client"
             ),
         )
         self.distribution = cloudfront.Distribution(
@@ -101,16 +126,19 @@ class HostedClient(Construct):
             comment="Order tracking client",
             default_root_object="index.html",
             default_behavior=cloudfront.BehaviorOptions(
-                origin=origins.S3BucketOrigin.with_origin_access_control(
-                    self.bucket,
-                    origin_access_control=cloudfront.S3OriginAccessControl(
-                        self, "OriginAccess", origin_access_control_name=f"{account_wide_name}-client"
-                    ),
-                ),
+                origin=origin,
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
                 response_headers_policy=headers,
                 cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
             ),
+            additional_behaviors={
+                MODULES_PATH: cloudfront.BehaviorOptions(
+                    origin=origin,
+                    viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+                    response_headers_policy=module_headers,
+                    cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
+                )
+            },
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
         )

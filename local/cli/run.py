@@ -116,7 +116,7 @@ class LocalMode:
                 config,
                 host=opts.host,
                 port=opts.web_port,
-                security_headers=stack.client_response_headers(self.gateway.url),
+                behaviours=stack.client_response_headers(self.gateway.url),
             ),
         ).start()
         threading.Thread(target=self._prune, name="prune", daemon=True).start()

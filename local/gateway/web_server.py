@@ -1,6 +1,7 @@
 """Serves the static client (`client/`) and a generated `config.json` pointing at the local endpoint,
-with the headers the deployed CloudFront adds (its response headers policy, read from the template):
-a Content-Security-Policy violation shows up locally first.
+with the headers the deployed CloudFront adds (each behaviour's response headers policy, read from the
+template): a Content-Security-Policy violation shows up locally first, and the JavaScript modules
+answer another origin's CORS request as CloudFront answers it, and nothing else does.
 
 `config.json` carries a demo customer's token: it answers only requests whose Host is a loopback
 name (127.0.0.1, localhost, [::1]), so a page on another host name (DNS rebinding) cannot read it.
@@ -11,6 +12,7 @@ nothing to print a traceback about.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import sys
 import threading
@@ -22,6 +24,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from local.gateway.http_front import HEAD_TIMEOUT_SECONDS
+from local.template.specs import ResponseHeaders
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
@@ -36,7 +39,7 @@ def _host_name(host_header: str) -> str:
 class _ClientHandler(SimpleHTTPRequestHandler):
     timeout = HEAD_TIMEOUT_SECONDS  # set per server by StaticSite: each read and write of the socket
     config: bytes = b"{}"
-    security_headers: dict[str, str] = {}  # noqa: RUF012 - set per server by StaticSite
+    behaviours: tuple[ResponseHeaders, ...] = ()  # set per server by StaticSite: the first that matches
 
     def do_GET(self) -> None:
         path = unquote(urlsplit(self.path).path)
@@ -57,8 +60,15 @@ class _ClientHandler(SimpleHTTPRequestHandler):
 
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-store")
-        for name, value in self.security_headers.items():
-            self.send_header(name, value)
+        path = unquote(urlsplit(self.path).path)
+        # CloudFront matches a behaviour's pattern against the path without its leading slash; its * spans "/".
+        behaviour = next((b for b in self.behaviours if fnmatch.fnmatchcase(path.lstrip("/"), b.pattern.lstrip("/"))), None)
+        if behaviour is not None:
+            for name, value in behaviour.headers.items():
+                self.send_header(name, value)
+            if "Origin" in self.headers:
+                for name, value in behaviour.cors.items():
+                    self.send_header(name, value)
         super().end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
@@ -80,13 +90,13 @@ class StaticSite:
         config: dict[str, Any],
         host: str = "127.0.0.1",
         port: int = 8000,
-        security_headers: dict[str, str] | None = None,
+        behaviours: list[ResponseHeaders] | None = None,
         *,
         head_timeout: float = HEAD_TIMEOUT_SECONDS,
     ) -> None:
         attributes = {
             "config": json.dumps(config).encode(),
-            "security_headers": dict(security_headers or {}),
+            "behaviours": tuple(behaviours or ()),
             "timeout": head_timeout,
         }
         handler = type("ClientHandler", (_ClientHandler,), attributes)

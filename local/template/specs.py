@@ -108,3 +108,13 @@ class SdkCallSpec:
     service: str
     action: str
     parameters: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ResponseHeaders:
+    """What a CloudFront behaviour adds to the responses of the paths `pattern` matches: `headers`
+    always, `cors` to a request that names its Origin (as CloudFront does)."""
+
+    pattern: str
+    headers: dict[str, str]
+    cors: dict[str, str]

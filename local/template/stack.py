@@ -19,6 +19,7 @@ from local.template.specs import (
     AuthorizerSpec,
     FunctionSpec,
     PermissionSpec,
+    ResponseHeaders,
     RouteSpec,
     RuleSpec,
     RuleTargetSpec,
@@ -171,30 +172,25 @@ class SynthesizedStack:
             )
         return sorted(names)
 
-    def client_response_headers(self, websocket_endpoint: str) -> dict[str, str]:
-        """The headers the hosted client's CloudFront response headers policy adds, as HTTP headers,
-        with this API's endpoint (in the CSP) resolved to `websocket_endpoint`."""
-        policies = self._of_type("AWS::CloudFront::ResponseHeadersPolicy")
-        if not policies:
-            return {}
-        ((_, policy),) = policies.items()
-        config = policy["Properties"]["ResponseHeadersPolicyConfig"].get("SecurityHeadersConfig", {})
+    def client_response_headers(self, websocket_endpoint: str) -> list[ResponseHeaders]:
+        """The headers the hosted client's CloudFront behaviours add, each behaviour's path pattern
+        with its response headers policy as HTTP headers, the most specific first and the default
+        behaviour ("*") last; this API's endpoint (in the CSP) resolved to `websocket_endpoint`."""
+        distributions = self._of_type("AWS::CloudFront::Distribution")
+        if not distributions:
+            return []
+        ((_, distribution),) = distributions.items()
+        config = distribution["Properties"]["DistributionConfig"]
         resolver = EndpointResolver(self.resources, self.stack_name, websocket_endpoint)
-        headers = {}
-        if "ContentSecurityPolicy" in config:
-            headers["Content-Security-Policy"] = resolver.resolve(config["ContentSecurityPolicy"]["ContentSecurityPolicy"])
-        if "ContentTypeOptions" in config:
-            headers["X-Content-Type-Options"] = "nosniff"
-        if "FrameOptions" in config:
-            headers["X-Frame-Options"] = config["FrameOptions"]["FrameOption"]
-        if "ReferrerPolicy" in config:
-            headers["Referrer-Policy"] = config["ReferrerPolicy"]["ReferrerPolicy"]
-        if "StrictTransportSecurity" in config:
-            hsts = config["StrictTransportSecurity"]
-            value = f"max-age={hsts['AccessControlMaxAgeSec']}"
-            value += "; includeSubDomains" if hsts.get("IncludeSubdomains") else ""
-            headers["Strict-Transport-Security"] = value + ("; preload" if hsts.get("Preload") else "")
-        return headers
+        behaviours = [*config.get("CacheBehaviors", []), {**config["DefaultCacheBehavior"], "PathPattern": "*"}]
+        found = []
+        for behaviour in behaviours:
+            policy_id = behaviour.get("ResponseHeadersPolicyId", {})
+            policy = self.resources.get(policy_id.get("Ref", "")) if isinstance(policy_id, dict) else None
+            if policy is not None:
+                policy_config = policy["Properties"]["ResponseHeadersPolicyConfig"]
+                found.append(response_headers(behaviour["PathPattern"], policy_config, resolver))
+        return found
 
     def event_buses(self) -> list[str]:
         """The names of the stack's own event buses."""
@@ -283,3 +279,30 @@ def _logical_id_of_arn(value: Any) -> str | None:
     if isinstance(value, dict) and isinstance(value.get("Fn::GetAtt"), list):
         return str(value["Fn::GetAtt"][0])
     return None
+
+
+def response_headers(pattern: str, config: dict[str, Any], resolver: EndpointResolver) -> ResponseHeaders:
+    security = config.get("SecurityHeadersConfig", {})
+    headers = {}
+    if "ContentSecurityPolicy" in security:
+        headers["Content-Security-Policy"] = resolver.resolve(security["ContentSecurityPolicy"]["ContentSecurityPolicy"])
+    if "ContentTypeOptions" in security:
+        headers["X-Content-Type-Options"] = "nosniff"
+    if "FrameOptions" in security:
+        headers["X-Frame-Options"] = security["FrameOptions"]["FrameOption"]
+    if "ReferrerPolicy" in security:
+        headers["Referrer-Policy"] = security["ReferrerPolicy"]["ReferrerPolicy"]
+    if "StrictTransportSecurity" in security:
+        hsts = security["StrictTransportSecurity"]
+        value = f"max-age={hsts['AccessControlMaxAgeSec']}"
+        value += "; includeSubDomains" if hsts.get("IncludeSubdomains") else ""
+        headers["Strict-Transport-Security"] = value + ("; preload" if hsts.get("Preload") else "")
+    cors = {}
+    if "CorsConfig" in config:
+        allowed = config["CorsConfig"]
+        cors["Access-Control-Allow-Origin"] = ", ".join(allowed["AccessControlAllowOrigins"]["Items"])
+        cors["Access-Control-Allow-Methods"] = ", ".join(allowed["AccessControlAllowMethods"]["Items"])
+        cors["Access-Control-Allow-Headers"] = ", ".join(allowed["AccessControlAllowHeaders"]["Items"])
+        if allowed.get("AccessControlAllowCredentials"):
+            cors["Access-Control-Allow-Credentials"] = "true"
+    return ResponseHeaders(pattern, headers, cors)

@@ -118,3 +118,56 @@ test("offline stops reconnecting until the browser is back online", () => {
   assert.equal(sockets.length, 2);
   assert.equal(socket.status, "reconnecting");
 });
+
+function setupWithUrl(url) {
+  const timers = new FakeTimers();
+  const { FakeWebSocket, sockets } = fakeWebSocketClass();
+  const socket = new ReconnectingSocket(url, { WebSocketImpl: FakeWebSocket, timers, random: () => 0.5 }).start();
+  return { socket, timers, sockets };
+}
+
+const settled = () => new Promise((resolve) => setImmediate(resolve));
+
+test("a URL function is asked before every attempt, told when the last handshake failed", () => {
+  const asked = [];
+  const { socket, timers, sockets } = setupWithUrl(({ handshakeFailed }) => {
+    asked.push(handshakeFailed);
+    return `ws://x/?token=${asked.length}`;
+  });
+  sockets[0].open();
+  sockets[0].drop(); // dropped after opening: the token worked
+  timers.advance(socket.delays.at(-1));
+  sockets[1].drop(); // closed without opening: refused, as a browser sees it
+  timers.advance(socket.delays.at(-1));
+  assert.deepEqual(asked, [false, false, true]);
+  assert.deepEqual(sockets.map((s) => s.url), ["ws://x/?token=1", "ws://x/?token=2", "ws://x/?token=3"]);
+});
+
+test("an asynchronous URL opens once it resolves; one that fails is asked again after a backoff", async () => {
+  let fail = true;
+  const { socket, timers, sockets } = setupWithUrl(async () => {
+    if (fail) throw new Error("no token");
+    return "ws://x/?token=fresh";
+  });
+  await settled();
+  assert.equal(sockets.length, 0);
+  assert.equal(socket.status, "reconnecting");
+  assert.deepEqual(socket.delays, [250]);
+  fail = false;
+  timers.advance(250);
+  await settled();
+  assert.equal(sockets.length, 1);
+  assert.equal(sockets[0].url, "ws://x/?token=fresh");
+  sockets[0].open();
+  assert.equal(socket.status, "connected");
+});
+
+test("close() while a URL is being asked for opens nothing", async () => {
+  let resolve;
+  const { socket, sockets } = setupWithUrl(() => new Promise((r) => { resolve = r; }));
+  socket.close();
+  resolve("ws://x/");
+  await settled();
+  assert.equal(sockets.length, 0);
+  assert.equal(socket.status, "disconnected");
+});

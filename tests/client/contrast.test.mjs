@@ -1,4 +1,5 @@
-// WCAG AA contrast of the page's colour variables, in both schemes, read from client/styles.css.
+// WCAG AA contrast of the page's colour variables, in both schemes, read from client/styles.css (the
+// <order-tracker> element's defaults are the same palette: the last test holds them equal).
 // axe-core (tests/browser/test_accessibility.py) audits the text it can see; this covers what it cannot:
 // the FINAL mark (generated content), the status icons and the focus ring, for every status colour.
 
@@ -47,4 +48,10 @@ for (const [scheme, colours] of [["light", light], ["dark", dark]]) {
 
 test("the dark scheme overrides every colour the light one sets", () => {
   assert.deepEqual(Object.keys(variables(css.slice(css.indexOf("@media (prefers-color-scheme: dark)")))).sort(), Object.keys(light).sort());
+});
+
+test("the <order-tracker> element's default palette is the page's, in both schemes", async () => {
+  const { PALETTES } = await import("../../client/tracker-style.js");
+  assert.deepEqual(PALETTES.light, light);
+  assert.deepEqual(PALETTES.dark, dark);
 });

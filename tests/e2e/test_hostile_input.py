@@ -198,6 +198,23 @@ def test_the_client_is_served_with_the_deployed_security_headers_and_config_json
     assert status_of(rebound) == 403 and b"token" not in rebound.split(b"\r\n\r\n", 1)[1]
 
 
+def test_only_the_javascript_modules_answer_a_cross_origin_request(local_mode):
+    """As CloudFront's *.js behaviour does (docs/client.md): a shop's page may import the element."""
+    shop = {"Origin": "http://shop.example"}
+    status, headers, body = http("GET", f"{local_mode.web_url}order-tracker.js", headers=shop)
+    assert status == 200 and b"customElements.define" in body
+    assert headers["Access-Control-Allow-Origin"] == "*" and headers["Access-Control-Allow-Methods"] == "GET, HEAD"
+    assert "Content-Security-Policy" in headers  # and the security headers, as every file
+    _, same_origin, _ = http("GET", f"{local_mode.web_url}order-tracker.js")
+    assert "Access-Control-Allow-Origin" not in same_origin  # only a request naming its Origin
+    for path in ("", "index.html", "styles.css", "favicon.svg"):
+        _, headers, _ = http("GET", f"{local_mode.web_url}{path}", headers=shop)
+        assert "Access-Control-Allow-Origin" not in headers, path
+    head = b"GET /config.json HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://shop.example\r\nConnection: close\r\n\r\n"
+    config = run(exchange(local_mode.web_url, head, 3))
+    assert status_of(config) == 200 and b"access-control-allow-origin" not in config.lower()
+
+
 # 13 --------------------------------------------------------------------------------------------
 
 

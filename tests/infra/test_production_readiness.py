@@ -69,8 +69,14 @@ def test_cloudfront_uses_origin_access_control_and_https_only(dev):
     assert distribution["DefaultRootObject"] == "index.html"
 
 
+def behaviour_policy(template: dict, behaviour: dict) -> dict:
+    policy_id = behaviour["ResponseHeadersPolicyId"]["Ref"]
+    return resources(template, "AWS::CloudFront::ResponseHeadersPolicy")[policy_id]["Properties"]["ResponseHeadersPolicyConfig"]
+
+
 def test_csp_lets_the_page_connect_only_to_this_stacks_websocket_endpoint(dev):
-    policy = only(dev, "AWS::CloudFront::ResponseHeadersPolicy")["Properties"]["ResponseHeadersPolicyConfig"]
+    distribution = only(dev, "AWS::CloudFront::Distribution")["Properties"]["DistributionConfig"]
+    policy = behaviour_policy(dev, distribution["DefaultCacheBehavior"])
     headers = policy["SecurityHeadersConfig"]
     csp = flatten(headers["ContentSecurityPolicy"]["ContentSecurityPolicy"])
     (api_id,) = resources(dev, "AWS::ApiGatewayV2::Api")
@@ -80,6 +86,23 @@ def test_csp_lets_the_page_connect_only_to_this_stacks_websocket_endpoint(dev):
     assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
     assert headers["ContentTypeOptions"] == {"Override": True}
     assert headers["FrameOptions"]["FrameOption"] == "DENY"
+
+
+def test_only_the_javascript_modules_answer_another_origin_and_with_the_same_security_headers(dev):
+    """A shop's page imports the <order-tracker> module from the client's origin (docs/client.md): the
+    *.js behaviour, and it alone, answers CORS requests; config.json and the page stay same-origin."""
+    distribution = only(dev, "AWS::CloudFront::Distribution")["Properties"]["DistributionConfig"]
+    (modules,) = distribution["CacheBehaviors"]
+    assert modules["PathPattern"] == "*.js" and modules["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert modules["TargetOriginId"] == distribution["DefaultCacheBehavior"]["TargetOriginId"]
+    page = behaviour_policy(dev, distribution["DefaultCacheBehavior"])
+    module = behaviour_policy(dev, modules)
+    assert "CorsConfig" not in page
+    cors = module["CorsConfig"]
+    assert cors["AccessControlAllowOrigins"] == {"Items": ["*"]}
+    assert cors["AccessControlAllowMethods"] == {"Items": ["GET", "HEAD"]}
+    assert cors["AccessControlAllowCredentials"] is False
+    assert module["SecurityHeadersConfig"] == page["SecurityHeadersConfig"]
 
 
 def test_the_csp_itself_admits_nothing_else():

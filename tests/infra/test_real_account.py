@@ -111,13 +111,16 @@ def test_the_state_machine_logs_to_a_vended_logs_group(template):
 
 @pytest.mark.parametrize("kind", ["AWS::CloudFront::OriginAccessControl", "AWS::CloudFront::ResponseHeadersPolicy"])
 def test_cloudfront_names_differ_by_region_and_stage(template, kind):
-    (resource,) = resources(template, kind).values()
-    config = resource["Properties"].get("OriginAccessControlConfig") or resource["Properties"]["ResponseHeadersPolicyConfig"]
     (api,) = resources(template, "AWS::ApiGatewayV2::Api").values()
     stage = api["Properties"]["Name"].removeprefix("order-tracking-")
-    names = {region: join_for_region(config["Name"], region, f"OrderTracking-{stage}") for region in LONG_REGIONS}
-    assert len(set(names.values())) == len(LONG_REGIONS)
-    assert all(region in name and f"OrderTracking-{stage}" in name for region, name in names.items())
+    every_name = set()
+    for resource in resources(template, kind).values():  # the page's and the modules' headers policies
+        config = resource["Properties"].get("OriginAccessControlConfig") or resource["Properties"]["ResponseHeadersPolicyConfig"]
+        names = {region: join_for_region(config["Name"], region, f"OrderTracking-{stage}") for region in LONG_REGIONS}
+        assert len(set(names.values())) == len(LONG_REGIONS)
+        assert all(region in name and f"OrderTracking-{stage}" in name for region, name in names.items())
+        every_name |= set(names.values())
+    assert len(every_name) == len(LONG_REGIONS) * len(resources(template, kind))
 
 
 def test_the_dashboard_name_differs_by_region_and_stage(template):
@@ -135,9 +138,10 @@ def test_the_origin_access_control_name_fits_64_characters_for_the_longest_stage
     name = oac["Properties"]["OriginAccessControlConfig"]["Name"]
     for region in LONG_REGIONS:
         assert len(join_for_region(name, region, f"OrderTracking-{LONGEST_STAGE}")) <= 64
-    (policy,) = resources(configured, "AWS::CloudFront::ResponseHeadersPolicy").values()
-    for region in LONG_REGIONS:
-        assert len(join_for_region(policy["Properties"]["ResponseHeadersPolicyConfig"]["Name"], region, "x" * 40)) <= 128
+    for policy in resources(configured, "AWS::CloudFront::ResponseHeadersPolicy").values():
+        for region in LONG_REGIONS:
+            name = policy["Properties"]["ResponseHeadersPolicyConfig"]["Name"]
+            assert len(join_for_region(name, region, "x" * 40)) <= 128
 
 
 # 5. The Powertools that is tested is the one deployed ------------------------------------------
