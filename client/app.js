@@ -5,6 +5,7 @@
 
 import { loadConfig } from "./config.js";
 import "./order-tracker.js";
+import { normaliseOrderId } from "./timeline.js";
 
 const STATUS_TEXT = {
   connecting: "Connecting…",
@@ -42,7 +43,7 @@ async function main() {
   $("track-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const input = $("order-id");
-    const orderId = input.value.trim().toUpperCase();
+    const orderId = normaliseOrderId(input.value);
     input.value = orderId;
     if (!orderId) {
       input.focus();
