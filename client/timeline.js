@@ -1,7 +1,7 @@
 // The timeline of the order being tracked: what the page shows, kept apart from the DOM and the socket.
 // Events are deduplicated by eventId, kept in seq order whatever order they arrive in, and events of
-// any tracking but the current one are dropped (protocol: "drop any event whose trackingId is not the
-// one it is tracking now").
+// any tracking but the current one are dropped. The current one is the newest tracking of the order
+// tracked now (protocol: "which tracking a client is tracking now").
 
 export const FINAL_STATUSES = new Set(["success", "cancelled"]);
 // The happy path of an order, to show how far it has come.
@@ -18,7 +18,6 @@ export class Timeline {
     this.trackingId = null;
     this.byEventId = new Map();
     this.error = null;
-    this.resuming = false;
     this.duplicates = 0;
     this.dropped = 0;
   }
@@ -29,9 +28,8 @@ export class Timeline {
     this.reset(orderId);
   }
 
-  /** About to ask the server to resume: a different, new trackingId may answer (an expired tracking). */
+  /** What to ask the server to resume (a different, new trackingId may answer: an expired tracking). */
   resume() {
-    this.resuming = true;
     return this.trackingId ? { trackingId: this.trackingId, afterSeq: this.lastContiguousSeq } : null;
   }
 
@@ -50,13 +48,13 @@ export class Timeline {
     if (this.trackingId === null) {
       this.trackingId = frame.trackingId;
     } else if (frame.trackingId !== this.trackingId) {
-      if (!this.resuming) return this.#drop();
-      // The server could not resume (unknown or expired tracking) and started a new one.
+      // A tracking of this order not seen before answers a later request: the order tracked again
+      // before an earlier request's first event arrived, or a resume the server could not honour
+      // (an expired tracking). No event of an earlier tracking follows the latest one's first event.
       this.superseded.add(this.trackingId);
       this.trackingId = frame.trackingId;
       this.byEventId = new Map();
     }
-    this.resuming = false;
     if (this.byEventId.has(frame.eventId)) {
       this.duplicates += 1;
       return false;

@@ -98,6 +98,9 @@ class User:
         """Returns True when the last request must be sent again (an `internal` error)."""
         if frame.get("type") == "error":
             assert frame.get("code") == "internal", frame  # seed orders exist; frames are valid
+            if frame.get("orderId") not in (None, self.order):
+                self.note(f"internal error of an earlier request ({frame['orderId']}): nothing to resend")
+                return False
             return True
         if "seq" not in frame:
             return False
@@ -110,12 +113,18 @@ class User:
                 self.stale += 1
                 self.note("STALE: superseded tracking")
             return False
-        if self.tracking_id is None and frame["orderId"] == self.order:
-            self.tracking_id, self.switch_answered = tracking, True
-        if tracking != self.tracking_id:
-            self.stale += 1
-            self.note(f"STALE: foreign tracking, current {self.tracking_id and self.tracking_id[:6]}")
+        if frame["orderId"] != self.order:
+            self.stale += 1  # another order's event after the switch was answered
+            self.note("STALE: another order")
             return False
+        if tracking != self.tracking_id:
+            # A tracking of this order not seen before answers a later request (protocol: which tracking
+            # a client is tracking now): it replaces the current one, which may not come back.
+            if self.tracking_id is not None:
+                self.note(f"newer tracking {tracking[:6]} replaces {self.tracking_id[:6]}")
+                self.superseded.add(self.tracking_id)
+                self.events = {}
+            self.tracking_id, self.switch_answered = tracking, True
         if frame["seq"] in self.events:
             assert self.events[frame["seq"]]["eventId"] == frame["eventId"]
             self.duplicates += 1

@@ -32,3 +32,18 @@ def test_an_unknown_type_is_named_only_when_it_is_plain(routes, kind):
     assert kind not in json.dumps(frame) and frame["detail"] == "unknown message type"
     plain = reply_frame(routes.call("$default", "echo", json.dumps({"type": "teleport", "orderId": "ZX-1001"})))
     assert plain["detail"] == "unknown message type 'teleport'" and plain["orderId"] == "ZX-1001"
+
+
+def test_an_internal_error_names_the_order_its_request_asked_for_so_a_client_can_tell_which_failed(routes, aws, monkeypatch):
+    from order_tracking.orders.catalog import OrderCatalog
+
+    def unavailable(*args, **kwargs):
+        raise RuntimeError("DynamoDB unavailable")
+
+    monkeypatch.setattr(OrderCatalog, "find", unavailable)
+    routes.connect("echo-internal")
+    asked = reply_frame(routes.call("track_order", "echo-internal", json.dumps({"type": "track_order", "orderId": "LV-2001"})))
+    assert (asked["code"], asked["orderId"]) == ("internal", "LV-2001")
+    hostile = json.dumps({"type": "track_order", "orderId": HOSTILE[0]})
+    refused = reply_frame(routes.call("track_order", "echo-internal", hostile))
+    assert refused["code"] == "bad_request" and refused["orderId"] is None  # refused before anything could fail

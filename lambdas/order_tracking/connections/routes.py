@@ -11,7 +11,7 @@ from typing import Any
 from order_tracking.runtime import deadline, settings
 from order_tracking.runtime.observability import Metric, count, logger, metrics
 from order_tracking.runtime.settings import SettingsGroup
-from order_tracking.wire.frames import ErrorCode, ProtocolError, encode, error_frame
+from order_tracking.wire.frames import ErrorCode, ProtocolError, encode, error_frame, requested_order_id
 
 Reply = dict[str, Any]
 
@@ -70,7 +70,7 @@ def websocket_route(
                 count(Metric.MANAGEMENT_API_ERRORS, int(is_server_error(error)))
                 if request.get("eventType") == "CONNECT":
                     return {"statusCode": 500}
-                return reply(error_frame(ErrorCode.INTERNAL, None))
+                return reply(error_frame(ErrorCode.INTERNAL, requested_order_id(event.get("body"))))
 
         return handler
 

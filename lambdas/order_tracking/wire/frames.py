@@ -71,6 +71,15 @@ def valid_order_id(value: Any) -> str | None:
     return value if isinstance(value, str) and re.fullmatch(ORDER_ID_PATTERN, value) else None
 
 
+def requested_order_id(body: Any) -> str | None:
+    """The valid order id a client frame asked for, if any: what an `internal` error answering it
+    names (protocol: an error's orderId), so a client can tell which of its requests failed."""
+    try:
+        return valid_order_id(decode_frame(body).get("orderId"))
+    except ProtocolError:
+        return None
+
+
 def classify_unrouted(body: Any) -> ProtocolError:
     """The answer to a frame that matched no route ($default)."""
     message = decode_frame(body)
