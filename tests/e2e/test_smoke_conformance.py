@@ -22,31 +22,14 @@ from smoke.checks import gaps_needed
 from smoke.results import Options, Result
 from smoke.suite import run_all
 from smoke.target import Target
-from tests.e2e.test_smoke import make_smoke
+from tests.e2e.test_smoke import ENDPOINT_CHECKS, NEEDS_THE_STACK, make_smoke
 from tests.support.aio import run
 from tests.support.breaking_proxy import BREAKAGES, Breakage, BreakingProxy, Drop
 from tests.support.canary_bundle import canary_resource, handler_command
 
 pytestmark = pytest.mark.e2e
 
-EVERY_CHECK = {
-    "connect",
-    "complete",
-    "gaps",
-    "random",
-    "first-event",
-    "switch",
-    "unknown-order",
-    "resume",
-    "refused-no-token",
-    "refused-wrong-signature",
-    "refused-expired",
-    "disconnect",
-    "live-order",
-    "foreign-live-order",
-    "hosted-client",
-    "no-alarm",
-}
+EVERY_CHECK = {*ENDPOINT_CHECKS, *NEEDS_THE_STACK}  # every check of the suite, as test_smoke.py names them
 
 
 RUNS_AT_ONCE = 7  # broken services checked side by side; an unbroken one among them is the control
