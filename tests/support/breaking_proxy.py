@@ -28,6 +28,9 @@ class Breakage:
 
     name = "none"
     breaks: tuple[str, ...] = ()  # the smoke checks that must fail
+    # Checked alone, not beside other runs: a breakage of 0.1 s precision, which the smoke client (timing
+    # by arrival, in the test's one event loop with every proxy) cannot see through a busy loop.
+    alone = False
 
     def __init__(self) -> None:
         self.tasks: set[asyncio.Task[None]] = set()
@@ -68,7 +71,7 @@ class LateFirstEvent(Breakage):
 class ConstantGaps(Breakage):
     """Every event re-timed to 3 s after the previous one of its tracking, its `at` rewritten to match."""
 
-    name, breaks = "constant-gaps", ("random",)
+    name, breaks, alone = "constant-gaps", ("random",), True
     SPACING = 3.0
 
     def __init__(self) -> None:

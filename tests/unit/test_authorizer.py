@@ -34,18 +34,20 @@ def _authorize(token):
     return authorize.handler(event, LambdaContextStub())
 
 
+# Each minted when its test runs (not when the module is collected: a token of 600 s would turn valid,
+# or expire for another reason, in a suite that runs longer than that).
 BAD_TOKENS = {
-    "missing": None,
-    "empty": "",
-    "malformed": "not.a.jwt",
-    "wrongly signed": jwt.encode(_claims(), "another-secret-of-sufficient-length-xx", algorithm="HS256"),
-    "alg none": jwt.encode(_claims(), None, algorithm="none"),
-    "expired": jwt.encode(_claims(exp=int(time.time()) - 120), SIGNING_SECRET, algorithm="HS256"),
-    "not yet valid": jwt.encode(_claims(nbf=int(time.time()) + 600), SIGNING_SECRET, algorithm="HS256"),
-    "wrong audience": jwt.encode(_claims(aud="someone-else"), SIGNING_SECRET, algorithm="HS256"),
-    "wrong issuer": jwt.encode(_claims(iss="evil"), SIGNING_SECRET, algorithm="HS256"),
-    "no expiry": jwt.encode(_claims(exp=None), SIGNING_SECRET, algorithm="HS256"),
-    "no subject": jwt.encode(_claims(sub=None), SIGNING_SECRET, algorithm="HS256"),
+    "missing": lambda: None,
+    "empty": lambda: "",
+    "malformed": lambda: "not.a.jwt",
+    "wrongly signed": lambda: jwt.encode(_claims(), "another-secret-of-sufficient-length-xx", algorithm="HS256"),
+    "alg none": lambda: jwt.encode(_claims(), None, algorithm="none"),
+    "expired": lambda: jwt.encode(_claims(exp=int(time.time()) - 120), SIGNING_SECRET, algorithm="HS256"),
+    "not yet valid": lambda: jwt.encode(_claims(nbf=int(time.time()) + 600), SIGNING_SECRET, algorithm="HS256"),
+    "wrong audience": lambda: jwt.encode(_claims(aud="someone-else"), SIGNING_SECRET, algorithm="HS256"),
+    "wrong issuer": lambda: jwt.encode(_claims(iss="evil"), SIGNING_SECRET, algorithm="HS256"),
+    "no expiry": lambda: jwt.encode(_claims(exp=None), SIGNING_SECRET, algorithm="HS256"),
+    "no subject": lambda: jwt.encode(_claims(sub=None), SIGNING_SECRET, algorithm="HS256"),
 }
 
 
@@ -59,7 +61,7 @@ def assert_refused(policy: dict) -> None:
 
 @pytest.mark.parametrize("name", sorted(BAD_TOKENS))
 def test_bad_tokens_are_refused_with_a_deny_policy_and_counted_not_raised(aws, name, capsys):
-    assert_refused(_authorize(BAD_TOKENS[name]))
+    assert_refused(_authorize(BAD_TOKENS[name]()))
     output = capsys.readouterr()
     assert SIGNING_SECRET not in output.out + output.err
     (metrics,) = [json.loads(line) for line in output.out.splitlines() if line.startswith('{"_aws"')]
